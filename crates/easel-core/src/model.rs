@@ -1,0 +1,169 @@
+//! The entities the domain works with, as the store keeps them.
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::access::Role;
+use crate::apikey::KeyHash;
+use crate::ids::Uid;
+
+/// Stores keep times as milliseconds since the Unix epoch, UTC: one representation that
+/// both SQLite and PostgreSQL index and compare natively.
+pub fn to_millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+/// Truncates to whole milliseconds, the precision the stores and the wire keep.
+pub fn at_millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    from_millis(to_millis(t))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub uid: Uid,
+    /// The organisation name, lower-case, unique.
+    pub name: String,
+    pub is_active: bool,
+    /// The longest lifetime a new or edited API key may have.
+    pub max_key_lifetime_days: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const DEFAULT_MAX_KEY_LIFETIME_DAYS: i64 = 366;
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    /// Lower-case; unique within the tenant.
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_active: bool,
+    /// argon2id in PHC format; `None` until the user has set a password.
+    pub password_hash: Option<String>,
+    pub roles: Vec<Role>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("uid", &self.uid)
+            .field("tenant_uid", &self.tenant_uid)
+            .field("is_active", &self.is_active)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of a key, derived from the stored revocation flag and the clock; `expired` is
+/// never stored, so it cannot drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+    Inactive,
+    Expired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::Inactive => "inactive",
+            KeyState::Expired => "expired",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    pub owner_uid: Uid,
+    pub name: String,
+    pub description: String,
+    pub hint: String,
+    pub expires_at: DateTime<Utc>,
+    /// False once revoked.
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ApiKey {
+    pub fn state(&self, now: DateTime<Utc>) -> KeyState {
+        if !self.is_active {
+            KeyState::Inactive
+        } else if now >= self.expires_at {
+            KeyState::Expired
+        } else {
+            KeyState::Active
+        }
+    }
+}
+
+/// A key with its owner's names, as lists and reads show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyView {
+    pub key: ApiKey,
+    pub owner_first_name: String,
+    pub owner_last_name: String,
+}
+
+/// What a key lookup by hash returns: everything needed to decide on the request.
+#[derive(Debug, Clone)]
+pub struct KeyAuth {
+    pub key: ApiKey,
+    pub user: User,
+    pub tenant: Tenant,
+}
+
+/// One row of the audit trail: who did what to which object, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    /// `None` for the system itself (bootstrap, the `easel admin` CLI).
+    pub actor_uid: Option<Uid>,
+    /// `resource.operation`, e.g. `apiKey.revoke`.
+    pub action: String,
+    pub resource_kind: String,
+    pub resource_uid: Uid,
+    /// A short, secret-free note (e.g. which fields changed).
+    pub detail: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything the first start writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct BootstrapSeed {
+    pub tenant: Tenant,
+    pub admin: User,
+    pub key: ApiKey,
+    pub key_hash: KeyHash,
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Which rows a list call asks the store for: `limit + 1` rows (the extra one tells whether
+/// there is a next page) after `after` in uid order, or from `offset` when there is no
+/// keyset position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub limit: i64,
+    pub after: Option<Uid>,
+    pub offset: i64,
+}
+
+/// What the store answers to a [`Window`].
+#[derive(Debug, Clone)]
+pub struct Listed<T> {
+    pub rows: Vec<T>,
+    /// All rows matching the filter, across pages.
+    pub total: i64,
+}

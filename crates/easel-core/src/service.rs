@@ -1,0 +1,775 @@
+//! [`Easel`]: the domain service. Each public method is one use case; it checks the caller's
+//! permission, validates input into newtypes, and makes one store call with its audit row.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::access::{Caller, Permission, Role};
+use crate::apikey::KeyFormat;
+use crate::clock::Clock;
+use crate::error::{AuthFailure, Error, Result};
+use crate::ids::Uid;
+use crate::model::{
+    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, Tenant, User,
+    DEFAULT_MAX_KEY_LIFETIME_DAYS,
+};
+use crate::names::{Description, Email, KeyName, PersonName, TenantName};
+use crate::paging::{Page, PageCodec, PageParams};
+use crate::password;
+use crate::rng::{base62_string, Rng};
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct EaselConfig {
+    /// Prefix of new API keys (`easel_…`).
+    pub key_prefix: String,
+    /// Lifetime of a key created without an expiry, capped by the tenant's maximum.
+    pub default_key_lifetime_days: i64,
+}
+
+impl Default for EaselConfig {
+    fn default() -> Self {
+        EaselConfig {
+            key_prefix: crate::apikey::DEFAULT_PREFIX.to_owned(),
+            default_key_lifetime_days: 30,
+        }
+    }
+}
+
+/// What the first start may be told; anything left out is generated.
+#[derive(Debug, Clone, Default)]
+pub struct BootstrapRequest {
+    pub tenant_name: Option<String>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+}
+
+/// What the first start created, to be shown once to whoever started it.
+pub struct BootstrapOutcome {
+    pub tenant_name: String,
+    pub admin_email: String,
+    /// Only when the password was generated; a password the operator chose is not echoed.
+    pub generated_password: Option<String>,
+    pub api_key: String,
+    pub api_key_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Role uids or built-in role names.
+    pub roles: Vec<String>,
+}
+
+/// A change to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewApiKey {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub expiry: Option<DateTime<Utc>>,
+    /// The owner's uid; `None` or empty means the caller.
+    pub owner: Option<String>,
+}
+
+/// A change to a key; `None` leaves a field as it is. The owner can never change.
+#[derive(Debug, Clone, Default)]
+pub struct ApiKeyChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+pub struct Easel {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    keys: KeyFormat,
+    pages: PageCodec,
+    config: EaselConfig,
+}
+
+const LIST_USERS: &str = "users";
+
+fn not_found_uid(kind: &'static str, raw: &str) -> Result<Uid> {
+    Uid::parse(raw).ok_or(Error::NotFound { kind })
+}
+
+impl Easel {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        config: EaselConfig,
+    ) -> Result<Easel> {
+        let keys = KeyFormat::new(&config.key_prefix).map_err(Error::Invalid)?;
+        let mut candidate = [0u8; 32];
+        rng.fill(&mut candidate);
+        let secret = store.deployment_secret(&candidate).await?;
+        Ok(Easel {
+            store,
+            clock,
+            rng,
+            keys,
+            pages: PageCodec::new(secret),
+            config,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        at_millis(self.clock.now())
+    }
+
+    fn new_uid(&self) -> Uid {
+        Uid::generate(self.clock.as_ref(), self.rng.as_ref())
+    }
+
+    fn audit(
+        &self,
+        tenant: &Uid,
+        actor: Option<&Uid>,
+        action: &str,
+        resource: &Uid,
+        detail: impl Into<String>,
+    ) -> AuditEntry {
+        let resource_kind = action.split('.').next().unwrap_or_default().to_owned();
+        AuditEntry {
+            uid: self.new_uid(),
+            tenant_uid: tenant.clone(),
+            actor_uid: actor.cloned(),
+            action: action.to_owned(),
+            resource_kind,
+            resource_uid: resource.clone(),
+            detail: detail.into(),
+            at: self.now(),
+        }
+    }
+
+    /// Checks that the store answers.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    async fn hash_password(&self, password: String) -> Result<String> {
+        let rng = self.rng.clone();
+        tokio::task::spawn_blocking(move || password::hash(&password, rng.as_ref()))
+            .await
+            .map_err(Error::internal)?
+    }
+
+    // ---- bootstrap -----------------------------------------------------------------------
+
+    /// On an empty database, creates the first tenant, its admin and a first key for that
+    /// admin. On any later start it creates nothing and returns `None`.
+    pub async fn bootstrap(&self, request: BootstrapRequest) -> Result<Option<BootstrapOutcome>> {
+        if !self.store.tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        let tenant_name =
+            TenantName::parse(request.tenant_name.as_deref().unwrap_or("easel"))?.into_inner();
+        let email = Email::parse(request.admin_email.as_deref().unwrap_or("admin@easel.local"))?;
+        let (password, generated) = match request.admin_password {
+            Some(p) => {
+                if p.chars().count() < 8 {
+                    return Err(Error::invalid(
+                        "the admin password must be at least 8 characters",
+                    ));
+                }
+                (p, false)
+            }
+            None => (base62_string(self.rng.as_ref(), 20), true),
+        };
+        let now = self.now();
+        let tenant = Tenant {
+            uid: self.new_uid(),
+            name: tenant_name.clone(),
+            is_active: true,
+            max_key_lifetime_days: DEFAULT_MAX_KEY_LIFETIME_DAYS,
+            created_at: now,
+            updated_at: now,
+        };
+        let admin = User {
+            uid: self.new_uid(),
+            tenant_uid: tenant.uid.clone(),
+            email: email.as_str().to_owned(),
+            first_name: "Easel".into(),
+            last_name: "Admin".into(),
+            is_active: true,
+            password_hash: Some(self.hash_password(password.clone()).await?),
+            roles: vec![Role::TenantAdmin],
+            created_at: now,
+            updated_at: now,
+        };
+        let generated_key = self.keys.generate(self.rng.as_ref());
+        let key = ApiKey {
+            uid: self.new_uid(),
+            tenant_uid: tenant.uid.clone(),
+            owner_uid: admin.uid.clone(),
+            name: "bootstrap".into(),
+            description: "created at the first start".into(),
+            hint: generated_key.hint.clone(),
+            expires_at: now + Duration::days(self.config.default_key_lifetime_days),
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = vec![
+            self.audit(&tenant.uid, None, "tenant.create", &tenant.uid, "bootstrap"),
+            self.audit(&tenant.uid, None, "user.create", &admin.uid, "bootstrap"),
+            self.audit(&tenant.uid, None, "apiKey.create", &key.uid, "bootstrap"),
+        ];
+        let seed = BootstrapSeed {
+            tenant,
+            admin,
+            key: key.clone(),
+            key_hash: generated_key.hash,
+            audit,
+        };
+        if !self.store.bootstrap(&seed).await? {
+            return Ok(None);
+        }
+        Ok(Some(BootstrapOutcome {
+            tenant_name,
+            admin_email: email.into_inner(),
+            generated_password: generated.then_some(password),
+            api_key: generated_key.value,
+            api_key_expires_at: key.expires_at,
+        }))
+    }
+
+    // ---- authentication --------------------------------------------------------------------
+
+    /// Who presents this key. A malformed key is refused without asking the store.
+    pub async fn authenticate_api_key(&self, presented: &str) -> Result<Caller> {
+        let hash = KeyFormat::parse(presented)
+            .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
+        let auth = self
+            .store
+            .api_key_by_hash(&hash)
+            .await?
+            .ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
+        match auth.key.state(self.now()) {
+            crate::model::KeyState::Inactive => {
+                return Err(Error::Unauthenticated(AuthFailure::Revoked))
+            }
+            crate::model::KeyState::Expired => {
+                return Err(Error::Unauthenticated(AuthFailure::Expired))
+            }
+            crate::model::KeyState::Active => {}
+        }
+        if !auth.user.is_active || !auth.tenant.is_active {
+            return Err(Error::Unauthenticated(AuthFailure::Disabled));
+        }
+        Ok(Caller {
+            key_uid: Some(auth.key.uid),
+            tenant: auth.tenant,
+            user: auth.user,
+        })
+    }
+
+    // ---- users -----------------------------------------------------------------------------
+
+    fn parse_roles(references: &[String]) -> Result<Vec<Role>> {
+        let mut roles = Vec::new();
+        for reference in references {
+            let role = Role::from_reference(reference)
+                .ok_or_else(|| Error::invalid(format!("unknown role {reference:?}")))?;
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        Ok(roles)
+    }
+
+    /// Needs `user.create`.
+    pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<Uid> {
+        caller.require(Permission::UserCreate)?;
+        let email = Email::parse(&new.email)?;
+        let first = PersonName::parse("spec.firstName", &new.first_name)?;
+        let last = PersonName::parse("spec.lastName", &new.last_name)?;
+        let roles = Self::parse_roles(&new.roles)?;
+        let now = self.now();
+        let user = User {
+            uid: self.new_uid(),
+            tenant_uid: caller.tenant.uid.clone(),
+            email: email.into_inner(),
+            first_name: first.into_inner(),
+            last_name: last.into_inner(),
+            is_active: true,
+            password_hash: None,
+            roles,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            "user.create",
+            &user.uid,
+            "",
+        );
+        self.store.insert_user(&user, &audit).await?;
+        Ok(user.uid)
+    }
+
+    async fn load_user(&self, tenant: &Uid, raw_uid: &str) -> Result<User> {
+        let uid = not_found_uid("user", raw_uid)?;
+        self.store
+            .user(tenant, &uid)
+            .await?
+            .ok_or(Error::NotFound { kind: "user" })
+    }
+
+    /// Anyone may read themselves; reading another user needs `user.get`.
+    pub async fn get_user(&self, caller: &Caller, raw_uid: &str) -> Result<User> {
+        let user = self.load_user(&caller.tenant.uid, raw_uid).await?;
+        caller.require_self_or(&user.uid, Permission::UserGet)?;
+        Ok(user)
+    }
+
+    /// Needs `user.list`.
+    pub async fn list_users(&self, caller: &Caller, params: &PageParams) -> Result<Page<User>> {
+        caller.require(Permission::UserList)?;
+        let window = self.pages.window(LIST_USERS, params)?;
+        let listed = self.store.list_users(&caller.tenant.uid, &window).await?;
+        self.pages.page(LIST_USERS, &window, listed, |u| &u.uid)
+    }
+
+    /// Needs `user.update`. Deactivating a user revokes the user's keys.
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        raw_uid: &str,
+        changes: UserChanges,
+    ) -> Result<()> {
+        caller.require(Permission::UserUpdate)?;
+        let mut user = self.load_user(&caller.tenant.uid, raw_uid).await?;
+        let mut changed = Vec::new();
+        if let Some(email) = changes.email {
+            user.email = Email::parse(&email)?.into_inner();
+            changed.push("emailId");
+        }
+        if let Some(first) = changes.first_name {
+            user.first_name = PersonName::parse("spec.firstName", &first)?.into_inner();
+            changed.push("firstName");
+        }
+        if let Some(last) = changes.last_name {
+            user.last_name = PersonName::parse("spec.lastName", &last)?.into_inner();
+            changed.push("lastName");
+        }
+        if let Some(roles) = changes.roles {
+            user.roles = Self::parse_roles(&roles)?;
+            changed.push("roles");
+        }
+        let mut action = "user.update";
+        if let Some(active) = changes.is_active {
+            if active != user.is_active {
+                action = if active {
+                    "user.activate"
+                } else {
+                    "user.deactivate"
+                };
+            }
+            user.is_active = active;
+        }
+        user.updated_at = self.now();
+        let detail = if action == "user.deactivate" {
+            "the user's API keys were revoked".to_owned()
+        } else {
+            changed.join(",")
+        };
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            action,
+            &user.uid,
+            detail,
+        );
+        self.store.update_user(&user, &audit).await
+    }
+
+    /// Needs `user.delete`. The user's keys go with the user.
+    pub async fn delete_user(&self, caller: &Caller, raw_uid: &str) -> Result<()> {
+        caller.require(Permission::UserDelete)?;
+        let uid = not_found_uid("user", raw_uid)?;
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            "user.delete",
+            &uid,
+            "",
+        );
+        self.store
+            .delete_user(&caller.tenant.uid, &uid, &audit)
+            .await
+    }
+
+    // ---- API keys --------------------------------------------------------------------------
+
+    /// Checks an expiry against the clock and the tenant's maximum lifetime.
+    fn check_expiry(&self, tenant: &Tenant, expiry: DateTime<Utc>) -> Result<DateTime<Utc>> {
+        let now = self.now();
+        let expiry = at_millis(expiry);
+        if expiry <= now {
+            return Err(Error::invalid("spec.expiry must lie in the future"));
+        }
+        if expiry > now + Duration::days(tenant.max_key_lifetime_days) {
+            return Err(Error::invalid(format!(
+                "spec.expiry must be at most {} days from now (the tenant's maximum key lifetime)",
+                tenant.max_key_lifetime_days
+            )));
+        }
+        Ok(expiry)
+    }
+
+    async fn insert_key(
+        &self,
+        tenant: &Tenant,
+        owner: &User,
+        actor: Option<&Uid>,
+        name: KeyName,
+        description: Description,
+        expiry: DateTime<Utc>,
+    ) -> Result<(Uid, String)> {
+        if !owner.is_active {
+            return Err(Error::conflict(
+                "UserDisabled",
+                "keys cannot be created for a disabled user",
+            ));
+        }
+        let generated = self.keys.generate(self.rng.as_ref());
+        let now = self.now();
+        let key = ApiKey {
+            uid: self.new_uid(),
+            tenant_uid: tenant.uid.clone(),
+            owner_uid: owner.uid.clone(),
+            name: name.into_inner(),
+            description: description.into_inner(),
+            hint: generated.hint,
+            expires_at: expiry,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = self.audit(
+            &tenant.uid,
+            actor,
+            "apiKey.create",
+            &key.uid,
+            format!("owner {}", owner.uid),
+        );
+        self.store
+            .insert_api_key(&key, &generated.hash, &audit)
+            .await?;
+        Ok((key.uid, generated.value))
+    }
+
+    fn default_expiry(&self, tenant: &Tenant) -> DateTime<Utc> {
+        let days = self
+            .config
+            .default_key_lifetime_days
+            .min(tenant.max_key_lifetime_days);
+        self.now() + Duration::days(days)
+    }
+
+    /// Anyone may create keys for themselves; creating one for another user needs
+    /// `apiKey.create`. Returns the key's uid and its value, which is never shown again.
+    pub async fn create_api_key(&self, caller: &Caller, new: NewApiKey) -> Result<(Uid, String)> {
+        let owner_uid = match new.owner.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => caller.user.uid.clone(),
+            Some(raw) => not_found_uid("user", raw)?,
+        };
+        caller.require_self_or(&owner_uid, Permission::ApiKeyCreate)?;
+        let owner = if caller.is(&owner_uid) {
+            caller.user.clone()
+        } else {
+            self.store
+                .user(&caller.tenant.uid, &owner_uid)
+                .await?
+                .ok_or(Error::NotFound { kind: "user" })?
+        };
+        let name = KeyName::parse(
+            new.name
+                .as_deref()
+                .ok_or_else(|| Error::invalid("metadata.name is required"))?,
+        )?;
+        let description = Description::parse(new.description.as_deref().unwrap_or(""))?;
+        let expiry = match new.expiry {
+            Some(e) => self.check_expiry(&caller.tenant, e)?,
+            None => self.default_expiry(&caller.tenant),
+        };
+        self.insert_key(
+            &caller.tenant,
+            &owner,
+            Some(&caller.user.uid),
+            name,
+            description,
+            expiry,
+        )
+        .await
+    }
+
+    async fn load_key(&self, caller: &Caller, raw_uid: &str) -> Result<ApiKeyView> {
+        let uid = not_found_uid("apiKey", raw_uid)?;
+        self.store
+            .api_key(&caller.tenant.uid, &uid)
+            .await?
+            .ok_or(Error::NotFound { kind: "apiKey" })
+    }
+
+    /// One's own keys need nothing; another user's need `apiKey.get`.
+    pub async fn get_api_key(&self, caller: &Caller, raw_uid: &str) -> Result<ApiKeyView> {
+        let view = self.load_key(caller, raw_uid).await?;
+        caller.require_self_or(&view.key.owner_uid, Permission::ApiKeyGet)?;
+        Ok(view)
+    }
+
+    /// With `apiKey.list`, all of the tenant's keys (optionally one user's); without it,
+    /// one's own.
+    pub async fn list_api_keys(
+        &self,
+        caller: &Caller,
+        owner: Option<&str>,
+        params: &PageParams,
+    ) -> Result<Page<ApiKeyView>> {
+        let owner = match owner.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(raw) => Some(Uid::parse(raw).ok_or_else(|| {
+                Error::invalid("userUid must be a user's uid (24 hex characters)")
+            })?),
+            None if caller.can(Permission::ApiKeyList) => None,
+            None => Some(caller.user.uid.clone()),
+        };
+        if let Some(owner) = &owner {
+            caller.require_self_or(owner, Permission::ApiKeyList)?;
+        }
+        let list = match &owner {
+            Some(o) => format!("apiKeys:{o}"),
+            None => "apiKeys".to_owned(),
+        };
+        let window = self.pages.window(&list, params)?;
+        let listed = self
+            .store
+            .list_api_keys(&caller.tenant.uid, owner.as_ref(), &window)
+            .await?;
+        self.pages.page(&list, &window, listed, |v| &v.key.uid)
+    }
+
+    /// One's own keys need nothing; another user's need `apiKey.update`. The expiry of an
+    /// expired key cannot be moved: create a new key instead.
+    pub async fn update_api_key(
+        &self,
+        caller: &Caller,
+        raw_uid: &str,
+        changes: ApiKeyChanges,
+    ) -> Result<()> {
+        let view = self.load_key(caller, raw_uid).await?;
+        caller.require_self_or(&view.key.owner_uid, Permission::ApiKeyUpdate)?;
+        let mut key = view.key;
+        let mut changed = Vec::new();
+        if let Some(name) = changes.name {
+            key.name = KeyName::parse(&name)?.into_inner();
+            changed.push("name");
+        }
+        if let Some(description) = changes.description {
+            key.description = Description::parse(&description)?.into_inner();
+            changed.push("description");
+        }
+        if let Some(expiry) = changes.expiry {
+            let expiry = at_millis(expiry);
+            if expiry != key.expires_at {
+                if self.now() >= key.expires_at {
+                    return Err(Error::conflict(
+                        "ApiKeyExpired",
+                        "the key has expired and its expiry cannot be moved; create a new key",
+                    ));
+                }
+                key.expires_at = self.check_expiry(&caller.tenant, expiry)?;
+                changed.push("expiry");
+            }
+        }
+        key.updated_at = self.now();
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            "apiKey.update",
+            &key.uid,
+            changed.join(","),
+        );
+        self.store.update_api_key(&key, &audit).await
+    }
+
+    /// Revokes (`false`) or re-activates (`true`) a key. One's own keys need nothing;
+    /// another user's need `apiKey.update`. An expired key cannot be re-activated.
+    pub async fn set_api_key_active(
+        &self,
+        caller: &Caller,
+        raw_uid: &str,
+        active: bool,
+    ) -> Result<()> {
+        let view = self.load_key(caller, raw_uid).await?;
+        caller.require_self_or(&view.key.owner_uid, Permission::ApiKeyUpdate)?;
+        let mut key = view.key;
+        if active {
+            if self.now() >= key.expires_at {
+                return Err(Error::conflict(
+                    "ApiKeyExpired",
+                    "an expired key cannot be re-activated; create a new key",
+                ));
+            }
+            if key.owner_uid != caller.user.uid {
+                let owner = self.store.user(&caller.tenant.uid, &key.owner_uid).await?;
+                if !owner.map(|o| o.is_active).unwrap_or(false) {
+                    return Err(Error::conflict(
+                        "UserDisabled",
+                        "the key's owner is disabled; re-activate the user first",
+                    ));
+                }
+            }
+        }
+        let action = if active {
+            "apiKey.activate"
+        } else {
+            "apiKey.revoke"
+        };
+        key.is_active = active;
+        key.updated_at = self.now();
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            action,
+            &key.uid,
+            "",
+        );
+        self.store.update_api_key(&key, &audit).await
+    }
+
+    /// One's own keys need nothing; another user's need `apiKey.delete`.
+    pub async fn delete_api_key(&self, caller: &Caller, raw_uid: &str) -> Result<()> {
+        let view = self.load_key(caller, raw_uid).await?;
+        caller.require_self_or(&view.key.owner_uid, Permission::ApiKeyDelete)?;
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            "apiKey.delete",
+            &view.key.uid,
+            format!("owner {}", view.key.owner_uid),
+        );
+        self.store
+            .delete_api_key(&caller.tenant.uid, &view.key.uid, &audit)
+            .await
+    }
+
+    // ---- tenant settings -------------------------------------------------------------------
+
+    fn own_tenant(caller: &Caller, raw_uid: &str) -> Result<()> {
+        // Another tenant's uid is indistinguishable from a missing one.
+        if Uid::parse(raw_uid).as_ref() != Some(&caller.tenant.uid) {
+            return Err(Error::NotFound { kind: "tenant" });
+        }
+        Ok(())
+    }
+
+    /// The tenant's maximum key lifetime in days. Any member of the tenant may read it (the
+    /// console needs it to offer expiry choices).
+    pub fn api_key_settings(&self, caller: &Caller, tenant_uid: &str) -> Result<i64> {
+        Self::own_tenant(caller, tenant_uid)?;
+        Ok(caller.tenant.max_key_lifetime_days)
+    }
+
+    /// Needs `tenant.update`. Applies to keys created or edited from now on.
+    pub async fn set_api_key_settings(
+        &self,
+        caller: &Caller,
+        tenant_uid: &str,
+        max_lifetime_days: i64,
+    ) -> Result<()> {
+        Self::own_tenant(caller, tenant_uid)?;
+        caller.require(Permission::TenantUpdate)?;
+        if !(1..=3650).contains(&max_lifetime_days) {
+            return Err(Error::invalid(
+                "maxLifetimeDays must be between 1 and 3650",
+            ));
+        }
+        let mut tenant = caller.tenant.clone();
+        tenant.max_key_lifetime_days = max_lifetime_days;
+        tenant.updated_at = self.now();
+        let audit = self.audit(
+            &tenant.uid,
+            Some(&caller.user.uid),
+            "tenant.update",
+            &tenant.uid,
+            format!("maxKeyLifetimeDays={max_lifetime_days}"),
+        );
+        self.store.update_tenant(&tenant, &audit).await
+    }
+
+    // ---- operator CLI ----------------------------------------------------------------------
+
+    /// Creates a key for a user directly on the store, for bootstrap and recovery when nobody
+    /// holds a key. `tenant` may be left out when the deployment has one tenant.
+    pub async fn admin_create_api_key(
+        &self,
+        tenant: Option<&str>,
+        email: &str,
+        expires_in_days: Option<i64>,
+    ) -> Result<String> {
+        let tenant = match tenant {
+            Some(name) => self
+                .store
+                .tenant_by_name(&name.trim().to_lowercase())
+                .await?
+                .ok_or(Error::NotFound { kind: "tenant" })?,
+            None => {
+                let mut tenants = self.store.tenants().await?;
+                match tenants.len() {
+                    0 => return Err(Error::NotFound { kind: "tenant" }),
+                    1 => tenants.remove(0),
+                    _ => {
+                        return Err(Error::invalid(
+                            "this deployment has several tenants: name one with --tenant",
+                        ))
+                    }
+                }
+            }
+        };
+        let email = Email::parse(email)?;
+        let owner = self
+            .store
+            .user_by_email(&tenant.uid, email.as_str())
+            .await?
+            .ok_or(Error::NotFound { kind: "user" })?;
+        let expiry = match expires_in_days {
+            Some(days) if days < 1 => {
+                return Err(Error::invalid("--expires-in must be at least 1 day"))
+            }
+            Some(days) => self.check_expiry(&tenant, self.now() + Duration::days(days))?,
+            None => self.default_expiry(&tenant),
+        };
+        let (_, value) = self
+            .insert_key(
+                &tenant,
+                &owner,
+                None,
+                KeyName::parse("created by easel admin")?,
+                Description::parse("")?,
+                expiry,
+            )
+            .await?;
+        Ok(value)
+    }
+}

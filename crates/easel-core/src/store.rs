@@ -1,0 +1,71 @@
+//! The storage trait. One implementation per backend (`easel-store-sqlite`,
+//! `easel-store-postgres`), both held to the same test suite.
+//!
+//! Rules every implementation keeps:
+//! - every call that reads or changes tenant data takes the tenant's uid and filters by it,
+//!   so no call can reach another tenant's rows;
+//! - every change is written in one transaction together with its audit rows;
+//! - a unique violation becomes [`Error::Conflict`](crate::Error::Conflict), a lost
+//!   connection [`Error::Unavailable`](crate::Error::Unavailable), never a panic;
+//! - a tenant never loses its last active Tenant Admin: a change that would leave none is
+//!   rolled back with a `LastTenantAdmin` conflict.
+
+use async_trait::async_trait;
+
+use crate::apikey::KeyHash;
+use crate::error::Result;
+use crate::ids::Uid;
+use crate::model::{
+    ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, Tenant, User, Window,
+};
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the store answers (for `/v1/health/ready`).
+    async fn ping(&self) -> Result<()>;
+
+    /// The deployment's secret (for `continue` tokens): stores `candidate` if there is none
+    /// yet, and returns the one stored, so that every node agrees.
+    async fn deployment_secret(&self, candidate: &[u8]) -> Result<Vec<u8>>;
+
+    /// Writes the first tenant, its admin and the admin's first key, if and only if this
+    /// database was never bootstrapped. Returns whether it wrote anything. Safe to race.
+    async fn bootstrap(&self, seed: &BootstrapSeed) -> Result<bool>;
+
+    async fn tenants(&self) -> Result<Vec<Tenant>>;
+    async fn tenant(&self, uid: &Uid) -> Result<Option<Tenant>>;
+    async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
+    /// Writes the tenant's settings (`max_key_lifetime_days`).
+    async fn update_tenant(&self, tenant: &Tenant, audit: &AuditEntry) -> Result<()>;
+
+    async fn insert_user(&self, user: &User, audit: &AuditEntry) -> Result<()>;
+    async fn user(&self, tenant: &Uid, uid: &Uid) -> Result<Option<User>>;
+    async fn user_by_email(&self, tenant: &Uid, email: &str) -> Result<Option<User>>;
+    async fn list_users(&self, tenant: &Uid, window: &Window) -> Result<Listed<User>>;
+    /// Writes names, email, active flag and roles. Deactivating a user revokes all of the
+    /// user's keys in the same transaction.
+    async fn update_user(&self, user: &User, audit: &AuditEntry) -> Result<()>;
+    /// Deletes the user and the user's keys. `NotFound` if there is no such user.
+    async fn delete_user(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()>;
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash, audit: &AuditEntry)
+        -> Result<()>;
+    async fn api_key(&self, tenant: &Uid, uid: &Uid) -> Result<Option<ApiKeyView>>;
+    /// The tenant's keys in uid order, optionally only those of `owner`.
+    async fn list_api_keys(
+        &self,
+        tenant: &Uid,
+        owner: Option<&Uid>,
+        window: &Window,
+    ) -> Result<Listed<ApiKeyView>>;
+    /// Writes name, description, expiry and active flag.
+    async fn update_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> Result<()>;
+    /// `NotFound` if there is no such key in the tenant.
+    async fn delete_api_key(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()>;
+    /// The key with this hash, with its owner and tenant. The only call not scoped by a
+    /// tenant: the hash is what tells the tenant.
+    async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyAuth>>;
+
+    /// The tenant's newest audit rows, newest first.
+    async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>>;
+}

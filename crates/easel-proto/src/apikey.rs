@@ -1,0 +1,135 @@
+//! API-key shapes: `v1ApiKey`, `v1ApiKeyEntity`, `v1ApiKeyUpdate`, `v1ApiKeyCreateResponse`,
+//! `v1ApiKeyActiveState`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::common::{nullable, ListMeta, ObjectMeta};
+
+/// Annotation that holds a key's description, as Palette keeps it.
+pub const ANNOTATION_DESCRIPTION: &str = "description";
+
+/// `v1ApiKey`, as read and listed. It never holds the key's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub metadata: ObjectMeta,
+    pub spec: ApiKeySpec,
+    pub status: ApiKeyStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeySpec {
+    #[serde(default, with = "crate::time::optional")]
+    pub expiry: Option<DateTime<Utc>>,
+    pub user: ApiKeyUser,
+    /// Easel extension: the key's prefix and last four characters, to recognise it by.
+    #[serde(default)]
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyUser {
+    pub first_name: String,
+    pub last_name: String,
+    pub uid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyStatus {
+    /// False once revoked. An expired key that was never revoked keeps `true`; `state` says
+    /// `expired`.
+    pub is_active: bool,
+    /// Easel extension: `active`, `inactive` (revoked) or `expired`.
+    #[serde(default)]
+    pub state: String,
+}
+
+/// `v1ApiKeys`, with `listmeta` as on every Easel list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeys {
+    #[serde(default, deserialize_with = "nullable")]
+    pub items: Vec<ApiKey>,
+    #[serde(default)]
+    pub listmeta: ListMeta,
+}
+
+/// `v1ApiKeyEntity`: the create request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyEntity {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: ApiKeySpecEntity,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeySpecEntity {
+    #[serde(default, with = "crate::time::optional")]
+    pub expiry: Option<DateTime<Utc>>,
+    /// The owner; empty means the caller.
+    #[serde(default, deserialize_with = "nullable")]
+    pub user_uid: String,
+}
+
+/// `v1ApiKeyUpdate`: name, description and expiry; absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyUpdate {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: ObjectMeta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: ApiKeySpecUpdate,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeySpecUpdate {
+    #[serde(default, with = "crate::time::optional")]
+    pub expiry: Option<DateTime<Utc>>,
+}
+
+/// `v1ApiKeyCreateResponse`: the only response that ever carries a key's value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyCreateResponse {
+    pub api_key: String,
+    pub uid: String,
+}
+
+impl std::fmt::Debug for ApiKeyCreateResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKeyCreateResponse")
+            .field("api_key", &"<redacted>")
+            .field("uid", &self.uid)
+            .finish()
+    }
+}
+
+/// `v1ApiKeyActiveState`. A missing `isActive` reads as false, as Go's zero value would.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyActiveState {
+    #[serde(default, deserialize_with = "nullable")]
+    pub is_active: bool,
+}
+
+/// Easel extension: `GET/PUT /v1/tenants/{tenantUid}/apiKeySettings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeySettings {
+    /// The longest lifetime a new or edited key may have, in days.
+    pub max_lifetime_days: i64,
+}
+
+/// Query parameters of `GET /v1/apiKeys`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyListQuery {
+    #[serde(flatten)]
+    pub page: crate::common::ListQuery,
+    /// Only the keys of this user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_uid: Option<String>,
+}

@@ -1,0 +1,65 @@
+//! Easel's store for deployments that outgrow one node: PostgreSQL, shared by every
+//! `easel serve` process. The SQL is shared with SQLite (`easel-store-sql`).
+
+use std::time::Duration;
+
+use easel_core::Error;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+pub struct PostgresStore {
+    reader: PgPool,
+    writer: PgPool,
+}
+
+/// Classifies a driver error. The text goes to the log, never to a client.
+fn db_error(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(e.to_string())
+        }
+        // Class 08 (connection exception), 57P (operator intervention: shutdown, restart),
+        // 53 (insufficient resources): the store is away, not the request at fault.
+        sqlx::Error::Database(d)
+            if d.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")
+            }) =>
+        {
+            Error::Unavailable(e.to_string())
+        }
+        _ => Error::Internal(e.to_string()),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://…`) and applies pending migrations. Migrations take an
+    /// advisory lock, so several nodes may start at once.
+    pub async fn connect(url: &str) -> Result<PostgresStore, Error> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|e| Error::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| Error::Internal(format!("migrating the PostgreSQL database: {e}")))?;
+        Ok(PostgresStore {
+            reader: pool.clone(),
+            writer: pool,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+    }
+}
+
+easel_store_sql::sql_store! {
+    store = PostgresStore,
+    db = sqlx::Postgres,
+    row = sqlx::postgres::PgRow,
+    roles_agg = "string_agg(role, ',')",
+    map_err = db_error,
+}

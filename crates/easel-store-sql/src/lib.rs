@@ -1,0 +1,673 @@
+//! The SQL that Easel's two stores share.
+//!
+//! SQLite and PostgreSQL accept the same SQL for everything Easel does (`$n` parameters,
+//! `ON CONFLICT DO NOTHING`, booleans, 64-bit integers, blobs), so the [`Store`] methods are
+//! written once, here, as a macro that each store crate expands for its own `sqlx` database
+//! type. What differs between backends stays in the backend's crate: connecting, pragmas
+//! and pool layout, migrations, error classification, and the one dialect difference
+//! (the string aggregate) passed in as `roles_agg`.
+//!
+//! The expanding type must have two fields, `reader` and `writer`, both `sqlx::Pool<DB>`
+//! (PostgreSQL passes the same pool twice; SQLite has one writer connection so that write
+//! transactions never fight over the database lock).
+//!
+//! [`Store`]: ../easel_core/store/trait.Store.html
+
+/// Implements `easel_core::Store` for a backend.
+///
+/// ```ignore
+/// easel_store_sql::sql_store! {
+///     store = SqliteStore,
+///     db = sqlx::Sqlite,
+///     row = sqlx::sqlite::SqliteRow,
+///     roles_agg = "group_concat(role, ',')",
+///     map_err = crate::db_error,
+/// }
+/// ```
+#[macro_export]
+macro_rules! sql_store {
+    (
+        store = $store:ty,
+        db = $db:ty,
+        row = $row:ty,
+        roles_agg = $agg:literal,
+        map_err = $map_err:path $(,)?
+    ) => {
+        const _: () = {
+            use ::easel_core::access::Role;
+            use ::easel_core::apikey::KeyHash;
+            use ::easel_core::model::{
+                from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth,
+                Listed, Tenant, User, Window,
+            };
+            use ::easel_core::{Error, Result, Uid};
+            use ::sqlx::Row as _;
+
+            type Tx<'a> = ::sqlx::Transaction<'a, $db>;
+
+            const TENANT_COLUMNS: &str = "t.uid AS t_uid, t.name AS t_name, \
+                t.is_active AS t_is_active, t.max_key_lifetime_days AS t_max_key_lifetime_days, \
+                t.created_at AS t_created_at, t.updated_at AS t_updated_at";
+            const USER_COLUMNS: &str = concat!(
+                "u.uid AS u_uid, u.tenant_uid AS u_tenant_uid, u.email AS u_email, ",
+                "u.first_name AS u_first_name, u.last_name AS u_last_name, ",
+                "u.is_active AS u_is_active, u.password_hash AS u_password_hash, ",
+                "u.created_at AS u_created_at, u.updated_at AS u_updated_at, ",
+                "(SELECT ", $agg, " FROM user_roles r WHERE r.user_uid = u.uid) AS u_roles"
+            );
+            const KEY_COLUMNS: &str = "k.uid AS k_uid, k.tenant_uid AS k_tenant_uid, \
+                k.owner_uid AS k_owner_uid, k.name AS k_name, k.description AS k_description, \
+                k.hint AS k_hint, k.expires_at AS k_expires_at, k.is_active AS k_is_active, \
+                k.created_at AS k_created_at, k.updated_at AS k_updated_at";
+            const KEY_VIEW_FROM: &str = "FROM api_keys k JOIN users u ON u.uid = k.owner_uid";
+
+            fn unique_or(e: ::sqlx::Error, code: &'static str, message: &str) -> Error {
+                if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                    Error::conflict(code, message)
+                } else {
+                    $map_err(e)
+                }
+            }
+
+            fn tenant_from(row: &$row) -> Result<Tenant> {
+                Ok(Tenant {
+                    uid: Uid::from_stored(row.try_get("t_uid").map_err($map_err)?),
+                    name: row.try_get("t_name").map_err($map_err)?,
+                    is_active: row.try_get("t_is_active").map_err($map_err)?,
+                    max_key_lifetime_days: row
+                        .try_get("t_max_key_lifetime_days")
+                        .map_err($map_err)?,
+                    created_at: from_millis(row.try_get("t_created_at").map_err($map_err)?),
+                    updated_at: from_millis(row.try_get("t_updated_at").map_err($map_err)?),
+                })
+            }
+
+            fn user_from(row: &$row) -> Result<User> {
+                let roles: Option<String> = row.try_get("u_roles").map_err($map_err)?;
+                let mut roles: Vec<Role> = roles
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(Role::from_key)
+                    .collect();
+                roles.sort();
+                Ok(User {
+                    uid: Uid::from_stored(row.try_get("u_uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("u_tenant_uid").map_err($map_err)?),
+                    email: row.try_get("u_email").map_err($map_err)?,
+                    first_name: row.try_get("u_first_name").map_err($map_err)?,
+                    last_name: row.try_get("u_last_name").map_err($map_err)?,
+                    is_active: row.try_get("u_is_active").map_err($map_err)?,
+                    password_hash: row.try_get("u_password_hash").map_err($map_err)?,
+                    roles,
+                    created_at: from_millis(row.try_get("u_created_at").map_err($map_err)?),
+                    updated_at: from_millis(row.try_get("u_updated_at").map_err($map_err)?),
+                })
+            }
+
+            fn key_from(row: &$row) -> Result<ApiKey> {
+                Ok(ApiKey {
+                    uid: Uid::from_stored(row.try_get("k_uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("k_tenant_uid").map_err($map_err)?),
+                    owner_uid: Uid::from_stored(row.try_get("k_owner_uid").map_err($map_err)?),
+                    name: row.try_get("k_name").map_err($map_err)?,
+                    description: row.try_get("k_description").map_err($map_err)?,
+                    hint: row.try_get("k_hint").map_err($map_err)?,
+                    expires_at: from_millis(row.try_get("k_expires_at").map_err($map_err)?),
+                    is_active: row.try_get("k_is_active").map_err($map_err)?,
+                    created_at: from_millis(row.try_get("k_created_at").map_err($map_err)?),
+                    updated_at: from_millis(row.try_get("k_updated_at").map_err($map_err)?),
+                })
+            }
+
+            fn key_view_from(row: &$row) -> Result<ApiKeyView> {
+                Ok(ApiKeyView {
+                    key: key_from(row)?,
+                    owner_first_name: row.try_get("u_first_name").map_err($map_err)?,
+                    owner_last_name: row.try_get("u_last_name").map_err($map_err)?,
+                })
+            }
+
+            fn audit_from(row: &$row) -> Result<AuditEntry> {
+                let actor: Option<String> = row.try_get("actor_uid").map_err($map_err)?;
+                Ok(AuditEntry {
+                    uid: Uid::from_stored(row.try_get("uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("tenant_uid").map_err($map_err)?),
+                    actor_uid: actor.map(Uid::from_stored),
+                    action: row.try_get("action").map_err($map_err)?,
+                    resource_kind: row.try_get("resource_kind").map_err($map_err)?,
+                    resource_uid: Uid::from_stored(
+                        row.try_get("resource_uid").map_err($map_err)?,
+                    ),
+                    detail: row.try_get("detail").map_err($map_err)?,
+                    at: from_millis(row.try_get("created_at").map_err($map_err)?),
+                })
+            }
+
+            async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, resource_kind, \
+                     resource_uid, detail, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                )
+                .bind(a.uid.as_str())
+                .bind(a.tenant_uid.as_str())
+                .bind(a.actor_uid.as_ref().map(|u| u.as_str()))
+                .bind(&a.action)
+                .bind(&a.resource_kind)
+                .bind(a.resource_uid.as_str())
+                .bind(&a.detail)
+                .bind(to_millis(a.at))
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                Ok(())
+            }
+
+            async fn insert_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO tenants (uid, name, is_active, max_key_lifetime_days, \
+                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(t.uid.as_str())
+                .bind(&t.name)
+                .bind(t.is_active)
+                .bind(t.max_key_lifetime_days)
+                .bind(to_millis(t.created_at))
+                .bind(to_millis(t.updated_at))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| {
+                    unique_or(e, "TenantExists", "an organisation with this name already exists")
+                })?;
+                Ok(())
+            }
+
+            async fn write_roles(tx: &mut Tx<'_>, user: &User) -> Result<()> {
+                ::sqlx::query("DELETE FROM user_roles WHERE user_uid = $1")
+                    .bind(user.uid.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($map_err)?;
+                for role in &user.roles {
+                    ::sqlx::query(
+                        "INSERT INTO user_roles (user_uid, tenant_uid, role, created_at, \
+                         updated_at) VALUES ($1, $2, $3, $4, $4)",
+                    )
+                    .bind(user.uid.as_str())
+                    .bind(user.tenant_uid.as_str())
+                    .bind(role.key())
+                    .bind(to_millis(user.updated_at))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn insert_user_row(tx: &mut Tx<'_>, u: &User) -> Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
+                     is_active, password_hash, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(u.uid.as_str())
+                .bind(u.tenant_uid.as_str())
+                .bind(&u.email)
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(u.is_active)
+                .bind(u.password_hash.as_deref())
+                .bind(to_millis(u.created_at))
+                .bind(to_millis(u.updated_at))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| {
+                    unique_or(
+                        e,
+                        "UserExists",
+                        "a user with this email address already exists in the tenant",
+                    )
+                })?;
+                write_roles(tx, u).await
+            }
+
+            async fn insert_key_row(tx: &mut Tx<'_>, k: &ApiKey, hash: &KeyHash) -> Result<()> {
+                ::sqlx::query(
+                    "INSERT INTO api_keys (uid, tenant_uid, owner_uid, name, description, hint, \
+                     key_hash, expires_at, is_active, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(k.uid.as_str())
+                .bind(k.tenant_uid.as_str())
+                .bind(k.owner_uid.as_str())
+                .bind(&k.name)
+                .bind(&k.description)
+                .bind(&k.hint)
+                .bind(&hash.0[..])
+                .bind(to_millis(k.expires_at))
+                .bind(k.is_active)
+                .bind(to_millis(k.created_at))
+                .bind(to_millis(k.updated_at))
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                Ok(())
+            }
+
+            /// The invariant that no change may break: a tenant keeps an active Tenant Admin.
+            async fn ensure_an_admin_remains(tx: &mut Tx<'_>, tenant: &Uid) -> Result<()> {
+                let admins: i64 = ::sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_uid = u.uid \
+                     WHERE u.tenant_uid = $1 AND u.is_active = $2 AND r.role = $3",
+                )
+                .bind(tenant.as_str())
+                .bind(true)
+                .bind(Role::TenantAdmin.key())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                if admins == 0 {
+                    return Err(Error::conflict(
+                        "LastTenantAdmin",
+                        "this would leave the tenant without an active Tenant Admin",
+                    ));
+                }
+                Ok(())
+            }
+
+            #[::async_trait::async_trait]
+            impl ::easel_core::Store for $store {
+                async fn ping(&self) -> Result<()> {
+                    ::sqlx::query("SELECT 1")
+                        .execute(&self.reader)
+                        .await
+                        .map_err($map_err)?;
+                    Ok(())
+                }
+
+                async fn deployment_secret(&self, candidate: &[u8]) -> Result<Vec<u8>> {
+                    ::sqlx::query(
+                        "INSERT INTO deployment (id, secret, created_at, updated_at) \
+                         VALUES (1, $1, 0, 0) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(candidate)
+                    .execute(&self.writer)
+                    .await
+                    .map_err($map_err)?;
+                    ::sqlx::query_scalar("SELECT secret FROM deployment WHERE id = 1")
+                        .fetch_one(&self.writer)
+                        .await
+                        .map_err($map_err)
+                }
+
+                async fn bootstrap(&self, seed: &BootstrapSeed) -> Result<bool> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let now = to_millis(seed.tenant.created_at);
+                    let claimed = ::sqlx::query(
+                        "INSERT INTO bootstrap (id, created_at, updated_at) VALUES (1, $1, $1) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?
+                    .rows_affected();
+                    if claimed == 0 {
+                        return Ok(false);
+                    }
+                    insert_tenant(&mut tx, &seed.tenant).await?;
+                    insert_user_row(&mut tx, &seed.admin).await?;
+                    insert_key_row(&mut tx, &seed.key, &seed.key_hash).await?;
+                    for entry in &seed.audit {
+                        insert_audit(&mut tx, entry).await?;
+                    }
+                    tx.commit().await.map_err($map_err)?;
+                    Ok(true)
+                }
+
+                async fn tenants(&self) -> Result<Vec<Tenant>> {
+                    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants t ORDER BY t.uid");
+                    ::sqlx::query(&sql)
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .iter()
+                        .map(tenant_from)
+                        .collect()
+                }
+
+                async fn tenant(&self, uid: &Uid) -> Result<Option<Tenant>> {
+                    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants t WHERE t.uid = $1");
+                    ::sqlx::query(&sql)
+                        .bind(uid.as_str())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(tenant_from)
+                        .transpose()
+                }
+
+                async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+                    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants t WHERE t.name = $1");
+                    ::sqlx::query(&sql)
+                        .bind(name)
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(tenant_from)
+                        .transpose()
+                }
+
+                async fn update_tenant(&self, t: &Tenant, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let updated = ::sqlx::query(
+                        "UPDATE tenants SET is_active = $2, max_key_lifetime_days = $3, \
+                         updated_at = $4 WHERE uid = $1",
+                    )
+                    .bind(t.uid.as_str())
+                    .bind(t.is_active)
+                    .bind(t.max_key_lifetime_days)
+                    .bind(to_millis(t.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "tenant" });
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn insert_user(&self, user: &User, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    insert_user_row(&mut tx, user).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn user(&self, tenant: &Uid, uid: &Uid) -> Result<Option<User>> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_uid = $1 AND u.uid = $2"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .bind(uid.as_str())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(user_from)
+                        .transpose()
+                }
+
+                async fn user_by_email(&self, tenant: &Uid, email: &str) -> Result<Option<User>> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM users u \
+                         WHERE u.tenant_uid = $1 AND u.email = $2"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .bind(email)
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(user_from)
+                        .transpose()
+                }
+
+                async fn list_users(&self, tenant: &Uid, window: &Window) -> Result<Listed<User>> {
+                    let (keyset, offset) = match &window.after {
+                        Some(_) => (" AND u.uid > $2", 0),
+                        None => ("", window.offset),
+                    };
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_uid = $1{keyset} \
+                         ORDER BY u.uid LIMIT {} OFFSET {offset}",
+                        window.limit + 1
+                    );
+                    let mut query = ::sqlx::query(&sql).bind(tenant.as_str());
+                    if let Some(after) = &window.after {
+                        query = query.bind(after.as_str());
+                    }
+                    let rows = query.fetch_all(&self.reader).await.map_err($map_err)?;
+                    let total: i64 =
+                        ::sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE tenant_uid = $1")
+                            .bind(tenant.as_str())
+                            .fetch_one(&self.reader)
+                            .await
+                            .map_err($map_err)?;
+                    Ok(Listed {
+                        rows: rows.iter().map(user_from).collect::<Result<_>>()?,
+                        total,
+                    })
+                }
+
+                async fn update_user(&self, u: &User, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let updated = ::sqlx::query(
+                        "UPDATE users SET email = $3, first_name = $4, last_name = $5, \
+                         is_active = $6, updated_at = $7 WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(u.tenant_uid.as_str())
+                    .bind(u.uid.as_str())
+                    .bind(&u.email)
+                    .bind(&u.first_name)
+                    .bind(&u.last_name)
+                    .bind(u.is_active)
+                    .bind(to_millis(u.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        unique_or(
+                            e,
+                            "UserExists",
+                            "a user with this email address already exists in the tenant",
+                        )
+                    })?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "user" });
+                    }
+                    write_roles(&mut tx, u).await?;
+                    if !u.is_active {
+                        ::sqlx::query(
+                            "UPDATE api_keys SET is_active = $3, updated_at = $4 \
+                             WHERE tenant_uid = $1 AND owner_uid = $2 AND is_active = $5",
+                        )
+                        .bind(u.tenant_uid.as_str())
+                        .bind(u.uid.as_str())
+                        .bind(false)
+                        .bind(to_millis(u.updated_at))
+                        .bind(true)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
+                    }
+                    ensure_an_admin_remains(&mut tx, &u.tenant_uid).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn delete_user(
+                    &self,
+                    tenant: &Uid,
+                    uid: &Uid,
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let deleted =
+                        ::sqlx::query("DELETE FROM users WHERE tenant_uid = $1 AND uid = $2")
+                            .bind(tenant.as_str())
+                            .bind(uid.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err($map_err)?
+                            .rows_affected();
+                    if deleted == 0 {
+                        return Err(Error::NotFound { kind: "user" });
+                    }
+                    ensure_an_admin_remains(&mut tx, tenant).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn insert_api_key(
+                    &self,
+                    key: &ApiKey,
+                    hash: &KeyHash,
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    insert_key_row(&mut tx, key, hash).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn api_key(&self, tenant: &Uid, uid: &Uid) -> Result<Option<ApiKeyView>> {
+                    let sql = format!(
+                        "SELECT {KEY_COLUMNS}, u.first_name AS u_first_name, \
+                         u.last_name AS u_last_name {KEY_VIEW_FROM} \
+                         WHERE k.tenant_uid = $1 AND k.uid = $2"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .bind(uid.as_str())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(key_view_from)
+                        .transpose()
+                }
+
+                async fn list_api_keys(
+                    &self,
+                    tenant: &Uid,
+                    owner: Option<&Uid>,
+                    window: &Window,
+                ) -> Result<Listed<ApiKeyView>> {
+                    let mut filter = String::from("k.tenant_uid = $1");
+                    let mut params = vec![tenant.as_str()];
+                    if let Some(owner) = owner {
+                        params.push(owner.as_str());
+                        filter.push_str(&format!(" AND k.owner_uid = ${}", params.len()));
+                    }
+                    let count_sql = format!("SELECT COUNT(*) FROM api_keys k WHERE {filter}");
+                    let mut offset = window.offset;
+                    if let Some(after) = &window.after {
+                        params.push(after.as_str());
+                        filter.push_str(&format!(" AND k.uid > ${}", params.len()));
+                        offset = 0;
+                    }
+                    let sql = format!(
+                        "SELECT {KEY_COLUMNS}, u.first_name AS u_first_name, \
+                         u.last_name AS u_last_name {KEY_VIEW_FROM} WHERE {filter} \
+                         ORDER BY k.uid LIMIT {} OFFSET {offset}",
+                        window.limit + 1
+                    );
+                    let mut query = ::sqlx::query(&sql);
+                    for p in &params {
+                        query = query.bind(*p);
+                    }
+                    let rows = query.fetch_all(&self.reader).await.map_err($map_err)?;
+                    let mut count = ::sqlx::query_scalar::<_, i64>(&count_sql).bind(tenant.as_str());
+                    if let Some(owner) = owner {
+                        count = count.bind(owner.as_str());
+                    }
+                    let total = count.fetch_one(&self.reader).await.map_err($map_err)?;
+                    Ok(Listed {
+                        rows: rows.iter().map(key_view_from).collect::<Result<_>>()?,
+                        total,
+                    })
+                }
+
+                async fn update_api_key(&self, k: &ApiKey, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let updated = ::sqlx::query(
+                        "UPDATE api_keys SET name = $3, description = $4, expires_at = $5, \
+                         is_active = $6, updated_at = $7 WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(k.tenant_uid.as_str())
+                    .bind(k.uid.as_str())
+                    .bind(&k.name)
+                    .bind(&k.description)
+                    .bind(to_millis(k.expires_at))
+                    .bind(k.is_active)
+                    .bind(to_millis(k.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "apiKey" });
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn delete_api_key(
+                    &self,
+                    tenant: &Uid,
+                    uid: &Uid,
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let deleted =
+                        ::sqlx::query("DELETE FROM api_keys WHERE tenant_uid = $1 AND uid = $2")
+                            .bind(tenant.as_str())
+                            .bind(uid.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err($map_err)?
+                            .rows_affected();
+                    if deleted == 0 {
+                        return Err(Error::NotFound { kind: "apiKey" });
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyAuth>> {
+                    let sql = format!(
+                        "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS} \
+                         FROM api_keys k JOIN users u ON u.uid = k.owner_uid \
+                         JOIN tenants t ON t.uid = k.tenant_uid WHERE k.key_hash = $1"
+                    );
+                    let Some(row) = ::sqlx::query(&sql)
+                        .bind(&hash.0[..])
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some(KeyAuth {
+                        key: key_from(&row)?,
+                        user: user_from(&row)?,
+                        tenant: tenant_from(&row)?,
+                    }))
+                }
+
+                async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>> {
+                    ::sqlx::query(
+                        "SELECT uid, tenant_uid, actor_uid, action, resource_kind, resource_uid, \
+                         detail, created_at FROM audit_log WHERE tenant_uid = $1 \
+                         ORDER BY created_at DESC, uid DESC LIMIT $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(limit)
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    .iter()
+                    .map(audit_from)
+                    .collect()
+                }
+            }
+        };
+    };
+}

@@ -1,0 +1,90 @@
+//! Easel's embedded default store: one SQLite file, no setup.
+//!
+//! - WAL journal, so readers never wait for the writer;
+//! - `synchronous = FULL`, so a commit that was answered survives a crash or power loss;
+//! - foreign keys on, so deleting a user takes the user's keys and roles with it;
+//! - one writer connection and a small pool of readers: SQLite allows one writer at a
+//!   time anyway, and a single writer connection means write transactions queue in the pool
+//!   instead of failing with `SQLITE_BUSY`.
+//!
+//! The SQL itself is shared with PostgreSQL (`easel-store-sql`).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use easel_core::Error;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+pub struct SqliteStore {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+/// Classifies a driver error. The text goes to the log, never to a client.
+fn db_error(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            Error::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(d) if d.message().contains("database is locked") => {
+            Error::Unavailable(e.to_string())
+        }
+        _ => Error::Internal(e.to_string()),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or a plain path)
+    /// and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<SqliteStore, Error> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::Unavailable(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|e| Error::invalid(format!("invalid SQLite database URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .map_err(|e| Error::Internal(format!("migrating the SQLite database: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_error)?;
+        Ok(SqliteStore { reader, writer })
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+easel_store_sql::sql_store! {
+    store = SqliteStore,
+    db = sqlx::Sqlite,
+    row = sqlx::sqlite::SqliteRow,
+    roles_agg = "group_concat(role, ',')",
+    map_err = db_error,
+}
