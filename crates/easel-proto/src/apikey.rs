@@ -123,12 +123,16 @@ pub struct ApiKeySettings {
     pub max_lifetime_days: i64,
 }
 
-/// Query parameters of `GET /v1/apiKeys`.
+/// Query parameters of `GET /v1/apiKeys`: the common paging ones and an owner filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyListQuery {
-    #[serde(flatten)]
-    pub page: crate::common::ListQuery,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    #[serde(rename = "continue", default, skip_serializing_if = "Option::is_none")]
+    pub continue_token: Option<String>,
     /// Only the keys of this user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_uid: Option<String>,

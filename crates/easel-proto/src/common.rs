@@ -83,8 +83,10 @@ pub struct HttpPatch {
     pub from: Option<String>,
 }
 
-/// Query parameters shared by every list call.
+/// Query parameters shared by every list call. `filters` and `orderBy` are read so that a
+/// request using them is refused clearly rather than answered as if they were not there.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
@@ -92,6 +94,12 @@ pub struct ListQuery {
     pub offset: Option<i64>,
     #[serde(rename = "continue", default, skip_serializing_if = "Option::is_none")]
     pub continue_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,1 +1,72 @@
-//! placeholder
+//! Easel's HTTP server.
+//!
+//! [`app`] builds the router (no socket, so it can be driven with `oneshot`); [`serve`] runs
+//! it on a listener until a shutdown signal, draining requests in flight. Handlers are thin:
+//! they extract the caller ([`auth::Authenticated`]), the body ([`json::ApiJson`]) and the
+//! query ([`json::ApiQuery`]), call one [`easel_core::Easel`] method, and turn the result into
+//! wire types ([`views`]). Every error, ours or the framework's, leaves as Palette's error
+//! body with the request id as `ref` ([`context`]).
+
+pub mod auth;
+pub mod context;
+pub mod error;
+pub mod json;
+pub mod routes;
+pub mod views;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use axum::Router;
+use easel_core::Easel;
+use tokio::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub easel: Arc<Easel>,
+}
+
+/// Limits that protect the server; see `docs/configuration.md`.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState, limits: &HttpLimits) -> Router {
+    routes::router()
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(axum::middleware::from_fn(context::request_context))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish before returning.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

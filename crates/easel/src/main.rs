@@ -1,1 +1,372 @@
-fn main() {}
+//! `easel`: run the server (`easel serve`), repair access directly on the store
+//! (`easel admin …`), or talk to a running server (`easel whoami`, `easel keys …`).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+use easel::{open_store, prepare, ServeOptions, DEFAULT_DATABASE_URL};
+use easel_client::Client;
+use easel_core::service::{BootstrapOutcome, BootstrapRequest};
+use easel_core::{Easel, EaselConfig, OsRandom, SystemClock};
+use easel_proto as proto;
+use easel_server::HttpLimits;
+
+#[derive(Parser)]
+#[command(name = "easel", version, about = "Identity and API keys for multi-tenant platform APIs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Work directly on the store, without a server: bootstrap and recovery.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Show who the API key belongs to.
+    Whoami(RemoteArgs),
+    /// Manage API keys on a running server.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Args)]
+struct StoreArgs {
+    /// `sqlite://PATH` (the default, embedded) or `postgres://…`.
+    #[arg(long, env = "EASEL_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on.
+    #[arg(long, env = "EASEL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// First start only: the first organisation's name (default `easel`).
+    #[arg(long, env = "EASEL_TENANT_NAME")]
+    tenant_name: Option<String>,
+    /// First start only: the tenant admin's email (default `admin@easel.local`).
+    #[arg(long, env = "EASEL_ADMIN_EMAIL")]
+    admin_email: Option<String>,
+    /// First start only: the tenant admin's password (generated and shown once if unset).
+    #[arg(long, env = "EASEL_ADMIN_PASSWORD", hide_env_values = true)]
+    admin_password: Option<String>,
+    /// Prefix of new API keys.
+    #[arg(long, env = "EASEL_KEY_PREFIX", default_value = "easel")]
+    key_prefix: String,
+    /// Seconds a request may take before it is answered 503.
+    #[arg(long, env = "EASEL_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    request_timeout_secs: u64,
+    /// Log format: `pretty` or `json`.
+    #[arg(long, env = "EASEL_LOG_FORMAT", default_value = "pretty")]
+    log_format: String,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an API key for a user and print only the key.
+    CreateApiKey {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The user's email address.
+        #[arg(long)]
+        user: String,
+        /// The organisation; may be left out when there is only one.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Lifetime in days (default 30, at most the tenant's maximum).
+        #[arg(long)]
+        expires_in: Option<i64>,
+    },
+}
+
+#[derive(Args)]
+struct RemoteArgs {
+    /// The server's base URL.
+    #[arg(long, env = "EASEL_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The API key to call with.
+    #[arg(long, env = "EASEL_API_KEY", hide_env_values = true)]
+    api_key: String,
+}
+
+impl RemoteArgs {
+    fn client(&self) -> Client {
+        Client::new(&self.server).with_api_key(&self.api_key)
+    }
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// List keys: your own, or as tenant admin all of them (or one user's).
+    List {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Create a key and print it (it is never shown again).
+    Create {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// 7, 30, 60, 90 or any number of days.
+        #[arg(long, default_value_t = 30)]
+        expires_in: i64,
+        /// The owner's uid (tenant admins only); yourself if left out.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke a key.
+    Revoke {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        uid: String,
+    },
+    /// Re-activate a revoked, unexpired key.
+    Activate {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        uid: String,
+    },
+    /// Delete a key.
+    Delete {
+        #[command(flatten)]
+        remote: RemoteArgs,
+        uid: String,
+    },
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("EASEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn print_bootstrap(outcome: &BootstrapOutcome, base: &str) {
+    println!();
+    println!("This database was empty, so Easel created a first organisation and its admin.");
+    println!("These secrets are shown once and never again; keep them now.");
+    println!();
+    println!("  organisation  {}", outcome.tenant_name);
+    println!("  admin email   {}", outcome.admin_email);
+    match &outcome.generated_password {
+        Some(password) => println!("  password      {password}"),
+        None => println!("  password      (the one you set with --admin-password)"),
+    }
+    println!(
+        "  API key       {}  (expires {})",
+        outcome.api_key,
+        outcome.api_key_expires_at.format("%Y-%m-%d")
+    );
+    println!();
+    println!("Try it:");
+    println!("  curl -H 'ApiKey: {}' {base}/v1/users/info", outcome.api_key);
+    println!();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(&args.log_format);
+    let store = open_store(&args.store.database_url).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let options = ServeOptions {
+        easel: EaselConfig {
+            key_prefix: args.key_prefix,
+            ..EaselConfig::default()
+        },
+        bootstrap: BootstrapRequest {
+            tenant_name: args.tenant_name,
+            admin_email: args.admin_email,
+            admin_password: args.admin_password,
+        },
+        limits: HttpLimits {
+            request_timeout: Duration::from_secs(args.request_timeout_secs),
+            ..HttpLimits::default()
+        },
+    };
+    let prepared = prepare(store.clone(), Arc::new(SystemClock), listener, options).await?;
+    let base = format!("http://{}", prepared.address);
+    if let Some(outcome) = &prepared.bootstrap {
+        print_bootstrap(outcome, &base);
+    }
+    tracing::info!(address = %prepared.address, "Easel is listening on {base}");
+    easel_server::serve(prepared.listener, prepared.router, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    let AdminCommand::CreateApiKey {
+        store,
+        user,
+        tenant,
+        expires_in,
+    } = command;
+    let store = open_store(&store.database_url).await?;
+    let easel = Easel::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+        EaselConfig::default(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(easel::detail(&e)))?;
+    let key = easel
+        .admin_create_api_key(tenant.as_deref(), &user, expires_in)
+        .await
+        .map_err(|e| anyhow::anyhow!(easel::detail(&e)))?;
+    println!("{key}");
+    Ok(())
+}
+
+fn day(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::List { remote, user } => {
+            let client = remote.client();
+            let mut query = proto::ApiKeyListQuery {
+                user_uid: user,
+                ..Default::default()
+            };
+            println!(
+                "{:<24}  {:<24}  {:<20}  {:<9}  {:<10}  HINT",
+                "UID", "NAME", "OWNER", "STATE", "EXPIRES"
+            );
+            loop {
+                let page = client.list_api_keys(&query).await?;
+                for key in &page.items {
+                    println!(
+                        "{:<24}  {:<24}  {:<20}  {:<9}  {:<10}  {}",
+                        key.metadata.uid,
+                        key.metadata.name.as_deref().unwrap_or_default(),
+                        format!("{} {}", key.spec.user.first_name, key.spec.user.last_name),
+                        key.status.state,
+                        day(key.spec.expiry),
+                        key.spec.hint
+                    );
+                }
+                if page.listmeta.continue_token.is_empty() {
+                    break;
+                }
+                query.continue_token = Some(page.listmeta.continue_token);
+            }
+        }
+        KeysCommand::Create {
+            remote,
+            name,
+            description,
+            expires_in,
+            user,
+        } => {
+            let client = remote.client();
+            let now = client_now();
+            let mut entity = proto::ApiKeyEntity::default();
+            entity.metadata.name = Some(name);
+            if let Some(d) = description {
+                entity
+                    .metadata
+                    .annotations
+                    .insert(proto::ANNOTATION_DESCRIPTION.into(), d);
+            }
+            entity.spec.expiry = Some(now + chrono::Duration::days(expires_in));
+            entity.spec.user_uid = user.unwrap_or_default();
+            let created = client.create_api_key(&entity).await?;
+            eprintln!("created key {} (its value is shown once):", created.uid);
+            println!("{}", created.api_key);
+        }
+        KeysCommand::Revoke { remote, uid } => {
+            remote.client().set_api_key_active(&uid, false).await?;
+            eprintln!("revoked {uid}");
+        }
+        KeysCommand::Activate { remote, uid } => {
+            remote.client().set_api_key_active(&uid, true).await?;
+            eprintln!("re-activated {uid}");
+        }
+        KeysCommand::Delete { remote, uid } => {
+            remote.client().delete_api_key(&uid).await?;
+            eprintln!("deleted {uid}");
+        }
+    }
+    Ok(())
+}
+
+/// The CLI's own notion of now, for turning "in N days" into a date.
+fn client_now() -> DateTime<Utc> {
+    use easel_core::Clock;
+    SystemClock.now()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Admin(command) => admin(command).await,
+        Command::Whoami(remote) => remote
+            .client()
+            .user_info()
+            .await
+            .map(|info| {
+                println!(
+                    "user {} in organisation {} ({})",
+                    info.user_uid, info.org_name, info.tenant_uid
+                )
+            })
+            .map_err(Into::into),
+        Command::Keys(command) => keys(command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("easel: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

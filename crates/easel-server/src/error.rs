@@ -1,0 +1,76 @@
+//! The one place where a domain error becomes an HTTP response.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use easel_core::Error;
+use easel_proto::ErrorBody;
+
+/// A domain error on its way out. The body is completed (with `ref`) by
+/// [`crate::context::request_context`], which knows the request id.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl ApiError {
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError(Error::Invalid(message.into()))
+    }
+}
+
+/// The error body waiting in a response's extensions for its `ref`.
+#[derive(Debug, Clone)]
+pub struct PendingError(pub ErrorBody);
+
+pub fn body(code: &str, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        code: code.to_owned(),
+        message: message.into(),
+        reference: String::new(),
+        details: serde_json::Value::Null,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self.0 {
+            Error::Invalid(_) => (StatusCode::BAD_REQUEST, "InvalidRequest"),
+            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "ResourceNotFound"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
+            Error::Unauthenticated(failure) => (StatusCode::UNAUTHORIZED, failure.code()),
+            Error::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            Error::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "store unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+            }
+            Error::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
+            }
+        };
+        // Display of Unavailable and Internal is generic; their detail was logged above.
+        let mut response = status.into_response();
+        response
+            .extensions_mut()
+            .insert(PendingError(body(code, self.0.to_string())));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("ApiKey"),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,94 @@
+//! The `easel` binary's library half: opening the configured store and running the server,
+//! so that the integration tests start exactly what `easel serve` starts, with their own
+//! clock and a port of their choosing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use easel_core::service::{BootstrapOutcome, BootstrapRequest};
+use easel_core::{Clock, Easel, EaselConfig, OsRandom, Store};
+use easel_server::{AppState, HttpLimits};
+use easel_store_postgres::PostgresStore;
+use easel_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+
+/// Where the embedded default keeps its data, relative to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://easel-data/easel.db";
+
+/// Opens the store a database URL names: `postgres://…` (or `postgresql://…`) for
+/// PostgreSQL, `sqlite://…` or a file path for SQLite.
+pub async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = PostgresStore::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
+            .context("opening the PostgreSQL store")?;
+        Ok(Arc::new(store))
+    } else {
+        let store = SqliteStore::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
+            .context("opening the SQLite store")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// The full text of an error, for the operator's terminal (never for an HTTP client).
+pub fn detail(e: &easel_core::Error) -> String {
+    match e {
+        easel_core::Error::Internal(d) | easel_core::Error::Unavailable(d) => d.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Everything `easel serve` needs besides the store and the clock.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    pub easel: EaselConfig,
+    pub bootstrap: BootstrapRequest,
+    pub limits: HttpLimits,
+}
+
+/// A server bound to its listener and ready to run.
+pub struct Prepared {
+    pub easel: Arc<Easel>,
+    pub listener: TcpListener,
+    pub address: SocketAddr,
+    /// What the first start created; `None` on every later start.
+    pub bootstrap: Option<BootstrapOutcome>,
+    pub router: easel_server::Router,
+}
+
+/// Builds the service on `store`, bootstraps an empty database, and binds `listener`.
+pub async fn prepare(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    listener: TcpListener,
+    options: ServeOptions,
+) -> anyhow::Result<Prepared> {
+    let easel = Easel::new(store, clock, Arc::new(OsRandom), options.easel)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
+        .context("starting the service")?;
+    let bootstrap = easel
+        .bootstrap(options.bootstrap)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
+        .context("bootstrapping the first tenant")?;
+    let easel = Arc::new(easel);
+    let router = easel_server::app(
+        AppState {
+            easel: easel.clone(),
+        },
+        &options.limits,
+    );
+    let address = listener.local_addr()?;
+    Ok(Prepared {
+        easel,
+        listener,
+        address,
+        bootstrap,
+        router,
+    })
+}
