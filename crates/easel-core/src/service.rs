@@ -422,8 +422,12 @@ impl Easel {
     // ---- API keys --------------------------------------------------------------------------
 
     /// Checks an expiry against the clock and the tenant's maximum lifetime.
-    fn check_expiry(&self, tenant: &Tenant, expiry: DateTime<Utc>) -> Result<DateTime<Utc>> {
-        let now = self.now();
+    fn check_expiry(
+        &self,
+        tenant: &Tenant,
+        now: DateTime<Utc>,
+        expiry: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>> {
         let expiry = at_millis(expiry);
         if expiry <= now {
             return Err(Error::invalid("spec.expiry must lie in the future"));
@@ -444,6 +448,7 @@ impl Easel {
         actor: Option<&Uid>,
         name: KeyName,
         description: Description,
+        now: DateTime<Utc>,
         expiry: DateTime<Utc>,
     ) -> Result<(Uid, String)> {
         if !owner.is_active {
@@ -453,7 +458,6 @@ impl Easel {
             ));
         }
         let generated = self.keys.generate(self.rng.as_ref());
-        let now = self.now();
         let key = ApiKey {
             uid: self.new_uid(),
             tenant_uid: tenant.uid.clone(),
@@ -479,12 +483,12 @@ impl Easel {
         Ok((key.uid, generated.value))
     }
 
-    fn default_expiry(&self, tenant: &Tenant) -> DateTime<Utc> {
+    fn default_expiry(&self, tenant: &Tenant, now: DateTime<Utc>) -> DateTime<Utc> {
         let days = self
             .config
             .default_key_lifetime_days
             .min(tenant.max_key_lifetime_days);
-        self.now() + Duration::days(days)
+        now + Duration::days(days)
     }
 
     /// Anyone may create keys for themselves; creating one for another user needs
@@ -509,9 +513,10 @@ impl Easel {
                 .ok_or_else(|| Error::invalid("metadata.name is required"))?,
         )?;
         let description = Description::parse(new.description.as_deref().unwrap_or(""))?;
+        let now = self.now();
         let expiry = match new.expiry {
-            Some(e) => self.check_expiry(&caller.tenant, e)?,
-            None => self.default_expiry(&caller.tenant),
+            Some(e) => self.check_expiry(&caller.tenant, now, e)?,
+            None => self.default_expiry(&caller.tenant, now),
         };
         self.insert_key(
             &caller.tenant,
@@ -519,6 +524,7 @@ impl Easel {
             Some(&caller.user.uid),
             name,
             description,
+            now,
             expiry,
         )
         .await
@@ -589,20 +595,21 @@ impl Easel {
             key.description = Description::parse(&description)?.into_inner();
             changed.push("description");
         }
+        let now = self.now();
         if let Some(expiry) = changes.expiry {
             let expiry = at_millis(expiry);
             if expiry != key.expires_at {
-                if self.now() >= key.expires_at {
+                if now >= key.expires_at {
                     return Err(Error::conflict(
                         "ApiKeyExpired",
                         "the key has expired and its expiry cannot be moved; create a new key",
                     ));
                 }
-                key.expires_at = self.check_expiry(&caller.tenant, expiry)?;
+                key.expires_at = self.check_expiry(&caller.tenant, now, expiry)?;
                 changed.push("expiry");
             }
         }
-        key.updated_at = self.now();
+        key.updated_at = now;
         let audit = self.audit(
             &caller.tenant.uid,
             Some(&caller.user.uid),
@@ -718,6 +725,50 @@ impl Easel {
         self.store.update_tenant(&tenant, &audit).await
     }
 
+    // ---- tenants ---------------------------------------------------------------------------
+
+    /// Creates a tenant and its first Tenant Admin (who has no password yet). Operator-only:
+    /// there is no HTTP route to it until system scope exists.
+    pub async fn create_tenant(
+        &self,
+        name: &str,
+        admin_email: &str,
+        admin_first_name: &str,
+        admin_last_name: &str,
+    ) -> Result<(Tenant, User)> {
+        let name = TenantName::parse(name)?.into_inner();
+        let email = Email::parse(admin_email)?.into_inner();
+        let first = PersonName::parse("firstName", admin_first_name)?.into_inner();
+        let last = PersonName::parse("lastName", admin_last_name)?.into_inner();
+        let now = self.now();
+        let tenant = Tenant {
+            uid: self.new_uid(),
+            name,
+            is_active: true,
+            max_key_lifetime_days: DEFAULT_MAX_KEY_LIFETIME_DAYS,
+            created_at: now,
+            updated_at: now,
+        };
+        let admin = User {
+            uid: self.new_uid(),
+            tenant_uid: tenant.uid.clone(),
+            email,
+            first_name: first,
+            last_name: last,
+            is_active: true,
+            password_hash: None,
+            roles: vec![Role::TenantAdmin],
+            created_at: now,
+            updated_at: now,
+        };
+        let audit = [
+            self.audit(&tenant.uid, None, "tenant.create", &tenant.uid, ""),
+            self.audit(&tenant.uid, None, "user.create", &admin.uid, ""),
+        ];
+        self.store.insert_tenant(&tenant, &admin, &audit).await?;
+        Ok((tenant, admin))
+    }
+
     // ---- operator CLI ----------------------------------------------------------------------
 
     /// Creates a key for a user directly on the store, for bootstrap and recovery when nobody
@@ -753,12 +804,13 @@ impl Easel {
             .user_by_email(&tenant.uid, email.as_str())
             .await?
             .ok_or(Error::NotFound { kind: "user" })?;
+        let now = self.now();
         let expiry = match expires_in_days {
             Some(days) if days < 1 => {
                 return Err(Error::invalid("--expires-in must be at least 1 day"))
             }
-            Some(days) => self.check_expiry(&tenant, self.now() + Duration::days(days))?,
-            None => self.default_expiry(&tenant),
+            Some(days) => self.check_expiry(&tenant, now, now + Duration::days(days))?,
+            None => self.default_expiry(&tenant, now),
         };
         let (_, value) = self
             .insert_key(
@@ -767,6 +819,7 @@ impl Easel {
                 None,
                 KeyName::parse("created by easel admin")?,
                 Description::parse("")?,
+                now,
                 expiry,
             )
             .await?;

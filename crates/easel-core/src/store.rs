@@ -32,6 +32,9 @@ pub trait Store: Send + Sync + 'static {
     /// database was never bootstrapped. Returns whether it wrote anything. Safe to race.
     async fn bootstrap(&self, seed: &BootstrapSeed) -> Result<bool>;
 
+    /// Creates a tenant with its first admin. `Conflict` if the name is taken.
+    async fn insert_tenant(&self, tenant: &Tenant, admin: &User, audit: &[AuditEntry])
+        -> Result<()>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;
     async fn tenant(&self, uid: &Uid) -> Result<Option<Tenant>>;
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;

@@ -11,8 +11,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{body, ApiError, PendingError};
 
-/// A JSON request body.
+/// A JSON object request body.
 pub struct ApiJson<T>(pub T);
+
+/// A JSON array request body (JSON Patch).
+pub struct ApiJsonList<T>(pub Vec<T>);
 
 /// Turns a serde message into one that keeps what was expected but drops what was sent:
 /// `invalid type: string "hunter2", expected a boolean` becomes `expected a boolean`.
@@ -28,9 +31,16 @@ fn describe(message: &str) -> String {
     message.split(" at line ").next().unwrap_or(message).to_owned()
 }
 
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::invalid("a JSON request body is required"));
+/// Parses a body whose top level must open with `open` (`{` for an object, `[` for a list):
+/// serde would otherwise accept `[]` for a struct, reading it as "all fields left out".
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], open: u8) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => return Err(ApiError::invalid("a JSON request body is required")),
+        Some(first) if *first != open => {
+            let shape = if open == b'[' { "a JSON array" } else { "a JSON object" };
+            return Err(ApiError::invalid(format!("the request body must be {shape}")));
+        }
+        Some(_) => {}
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -65,6 +75,28 @@ fn is_json_or_unset(request: &Request) -> bool {
     }
 }
 
+async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, Response> {
+    if !is_json_or_unset(&request) {
+        let mut response = StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response();
+        response.extensions_mut().insert(PendingError(body(
+            "UnsupportedMediaType",
+            "send the body as application/json",
+        )));
+        return Err(response);
+    }
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        let status = rejection.status();
+        let mut response = status.into_response();
+        let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            body("PayloadTooLarge", "the request body is too large")
+        } else {
+            body("InvalidRequest", "the request body could not be read")
+        };
+        response.extensions_mut().insert(PendingError(error));
+        response
+    })
+}
+
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
@@ -73,26 +105,25 @@ where
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json_or_unset(&request) {
-            let mut response = StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response();
-            response.extensions_mut().insert(PendingError(body(
-                "UnsupportedMediaType",
-                "send the body as application/json",
-            )));
-            return Err(response);
-        }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            let status = rejection.status();
-            let mut response = status.into_response();
-            let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                body("PayloadTooLarge", "the request body is too large")
-            } else {
-                body("InvalidRequest", "the request body could not be read")
-            };
-            response.extensions_mut().insert(PendingError(error));
-            response
-        })?;
-        parse_json(&bytes).map(ApiJson).map_err(IntoResponse::into_response)
+        let bytes = read_body(request, state).await?;
+        parse_json(&bytes, b'{')
+            .map(ApiJson)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
+impl<S, T> FromRequest<S> for ApiJsonList<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(request, state).await?;
+        parse_json(&bytes, b'[')
+            .map(ApiJsonList)
+            .map_err(IntoResponse::into_response)
     }
 }
 

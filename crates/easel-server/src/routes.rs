@@ -12,7 +12,7 @@ use easel_proto as proto;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
-use crate::json::{ApiJson, ApiQuery};
+use crate::json::{ApiJson, ApiJsonList, ApiQuery};
 use crate::views;
 use crate::AppState;
 
@@ -154,7 +154,7 @@ async fn users_patch(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(uid): Path<String>,
-    ApiJson(patch): ApiJson<Vec<proto::HttpPatch>>,
+    ApiJsonList(patch): ApiJsonList<proto::HttpPatch>,
 ) -> ApiResult<StatusCode> {
     let mut changes = UserChanges::default();
     for op in patch {

@@ -325,6 +325,21 @@ macro_rules! sql_store {
                     Ok(true)
                 }
 
+                async fn insert_tenant(
+                    &self,
+                    tenant: &Tenant,
+                    admin: &User,
+                    audit: &[AuditEntry],
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    insert_tenant(&mut tx, tenant).await?;
+                    insert_user_row(&mut tx, admin).await?;
+                    for entry in audit {
+                        insert_audit(&mut tx, entry).await?;
+                    }
+                    tx.commit().await.map_err($map_err)
+                }
+
                 async fn tenants(&self) -> Result<Vec<Tenant>> {
                     let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants t ORDER BY t.uid");
                     ::sqlx::query(&sql)

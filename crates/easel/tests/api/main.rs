@@ -1,0 +1,13 @@
+//! Easel's integration tests: one test binary, a real server on port 0 and a fresh database
+//! per test, driven through the typed client. Every test that touches storage runs twice,
+//! on SQLite and on PostgreSQL (see [`harness::on_both_stores`]).
+
+mod harness;
+
+mod api_keys;
+mod bootstrap;
+mod errors;
+mod isolation;
+mod lists;
+mod process;
+mod users;
