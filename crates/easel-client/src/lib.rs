@@ -177,11 +177,13 @@ impl Client {
     // ---- health ----
 
     pub async fn health_ping(&self) -> Result<proto::HealthPing> {
-        self.call(self.request(Method::GET, "/v1/health/ping")).await
+        self.call(self.request(Method::GET, "/v1/health/ping"))
+            .await
     }
 
     pub async fn health_ready(&self) -> Result<proto::HealthPing> {
-        self.call(self.request(Method::GET, "/v1/health/ready")).await
+        self.call(self.request(Method::GET, "/v1/health/ready"))
+            .await
     }
 
     // ---- users ----

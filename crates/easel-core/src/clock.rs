@@ -41,7 +41,11 @@ impl ManualClock {
 impl Default for ManualClock {
     /// 2030-01-01T00:00:00Z, a fixed start so that tests are repeatable.
     fn default() -> Self {
-        ManualClock::new(Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().unwrap_or_default())
+        ManualClock::new(
+            Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        )
     }
 }
 

@@ -54,7 +54,9 @@ impl Description {
                 Self::MAX_CHARS
             )));
         }
-        if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        if s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
             return Err(Error::invalid(
                 "the description must not contain control characters",
             ));
@@ -195,7 +197,10 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased() {
-        assert_eq!(Email::parse("Ann@Example.COM").unwrap().as_str(), "ann@example.com");
+        assert_eq!(
+            Email::parse("Ann@Example.COM").unwrap().as_str(),
+            "ann@example.com"
+        );
     }
 
     #[rstest]

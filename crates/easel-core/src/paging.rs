@@ -177,7 +177,9 @@ mod tests {
         let (payload, tag) = token.split_once('.').unwrap();
         let forged_payload = URL_SAFE_NO_PAD
             .encode(br#"{"l":"users","a":"000000000000000000000001","o":0}"#.as_slice());
-        assert!(c.decode("users", &format!("{forged_payload}.{tag}")).is_err());
+        assert!(c
+            .decode("users", &format!("{forged_payload}.{tag}"))
+            .is_err());
         assert!(c.decode("users", payload).is_err());
         assert!(c.decode("users", "").is_err());
         assert!(c.decode("users", "....").is_err());

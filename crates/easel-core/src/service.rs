@@ -91,6 +91,14 @@ pub struct ApiKeyChanges {
     pub expiry: Option<DateTime<Utc>>,
 }
 
+/// A key about to be created, its fields already validated.
+struct KeyDraft {
+    name: KeyName,
+    description: Description,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
 pub struct Easel {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -182,7 +190,12 @@ impl Easel {
         }
         let tenant_name =
             TenantName::parse(request.tenant_name.as_deref().unwrap_or("easel"))?.into_inner();
-        let email = Email::parse(request.admin_email.as_deref().unwrap_or("admin@easel.local"))?;
+        let email = Email::parse(
+            request
+                .admin_email
+                .as_deref()
+                .unwrap_or("admin@easel.local"),
+        )?;
         let (password, generated) = match request.admin_password {
             Some(p) => {
                 if p.chars().count() < 8 {
@@ -446,10 +459,7 @@ impl Easel {
         tenant: &Tenant,
         owner: &User,
         actor: Option<&Uid>,
-        name: KeyName,
-        description: Description,
-        now: DateTime<Utc>,
-        expiry: DateTime<Utc>,
+        draft: KeyDraft,
     ) -> Result<(Uid, String)> {
         if !owner.is_active {
             return Err(Error::conflict(
@@ -462,13 +472,13 @@ impl Easel {
             uid: self.new_uid(),
             tenant_uid: tenant.uid.clone(),
             owner_uid: owner.uid.clone(),
-            name: name.into_inner(),
-            description: description.into_inner(),
+            name: draft.name.into_inner(),
+            description: draft.description.into_inner(),
             hint: generated.hint,
-            expires_at: expiry,
+            expires_at: draft.expires_at,
             is_active: true,
-            created_at: now,
-            updated_at: now,
+            created_at: draft.created_at,
+            updated_at: draft.created_at,
         };
         let audit = self.audit(
             &tenant.uid,
@@ -494,7 +504,12 @@ impl Easel {
     /// Anyone may create keys for themselves; creating one for another user needs
     /// `apiKey.create`. Returns the key's uid and its value, which is never shown again.
     pub async fn create_api_key(&self, caller: &Caller, new: NewApiKey) -> Result<(Uid, String)> {
-        let owner_uid = match new.owner.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let owner_uid = match new
+            .owner
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => caller.user.uid.clone(),
             Some(raw) => not_found_uid("user", raw)?,
         };
@@ -518,16 +533,14 @@ impl Easel {
             Some(e) => self.check_expiry(&caller.tenant, now, e)?,
             None => self.default_expiry(&caller.tenant, now),
         };
-        self.insert_key(
-            &caller.tenant,
-            &owner,
-            Some(&caller.user.uid),
+        let draft = KeyDraft {
             name,
             description,
-            now,
-            expiry,
-        )
-        .await
+            created_at: now,
+            expires_at: expiry,
+        };
+        self.insert_key(&caller.tenant, &owner, Some(&caller.user.uid), draft)
+            .await
     }
 
     async fn load_key(&self, caller: &Caller, raw_uid: &str) -> Result<ApiKeyView> {
@@ -708,9 +721,7 @@ impl Easel {
         Self::own_tenant(caller, tenant_uid)?;
         caller.require(Permission::TenantUpdate)?;
         if !(1..=3650).contains(&max_lifetime_days) {
-            return Err(Error::invalid(
-                "maxLifetimeDays must be between 1 and 3650",
-            ));
+            return Err(Error::invalid("maxLifetimeDays must be between 1 and 3650"));
         }
         let mut tenant = caller.tenant.clone();
         tenant.max_key_lifetime_days = max_lifetime_days;
@@ -817,10 +828,12 @@ impl Easel {
                 &tenant,
                 &owner,
                 None,
-                KeyName::parse("created by easel admin")?,
-                Description::parse("")?,
-                now,
-                expiry,
+                KeyDraft {
+                    name: KeyName::parse("created by easel admin")?,
+                    description: Description::parse("")?,
+                    created_at: now,
+                    expires_at: expiry,
+                },
             )
             .await?;
         Ok(value)

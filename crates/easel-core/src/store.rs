@@ -33,8 +33,12 @@ pub trait Store: Send + Sync + 'static {
     async fn bootstrap(&self, seed: &BootstrapSeed) -> Result<bool>;
 
     /// Creates a tenant with its first admin. `Conflict` if the name is taken.
-    async fn insert_tenant(&self, tenant: &Tenant, admin: &User, audit: &[AuditEntry])
-        -> Result<()>;
+    async fn insert_tenant(
+        &self,
+        tenant: &Tenant,
+        admin: &User,
+        audit: &[AuditEntry],
+    ) -> Result<()>;
     async fn tenants(&self) -> Result<Vec<Tenant>>;
     async fn tenant(&self, uid: &Uid) -> Result<Option<Tenant>>;
     async fn tenant_by_name(&self, name: &str) -> Result<Option<Tenant>>;
@@ -51,8 +55,7 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the user and the user's keys. `NotFound` if there is no such user.
     async fn delete_user(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()>;
 
-    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash, audit: &AuditEntry)
-        -> Result<()>;
+    async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash, audit: &AuditEntry) -> Result<()>;
     async fn api_key(&self, tenant: &Uid, uid: &Uid) -> Result<Option<ApiKeyView>>;
     /// The tenant's keys in uid order, optionally only those of `owner`.
     async fn list_api_keys(

@@ -35,7 +35,9 @@ pub mod optional {
         match Option::<String>::deserialize(d)? {
             None => Ok(None),
             Some(s) => parse(&s).map_err(|_| {
-                serde::de::Error::custom("expected an RFC 3339 time such as 2025-01-31T00:00:00.000Z")
+                serde::de::Error::custom(
+                    "expected an RFC 3339 time such as 2025-01-31T00:00:00.000Z",
+                )
             }),
         }
     }

@@ -86,15 +86,15 @@ fn error_body(response: Response, id: &str) -> Response {
 fn fallback(status: StatusCode) -> ErrorBody {
     match status {
         StatusCode::NOT_FOUND => body("ResourceNotFound", "no such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => {
-            body("MethodNotAllowed", "this method is not allowed on this endpoint")
-        }
+        StatusCode::METHOD_NOT_ALLOWED => body(
+            "MethodNotAllowed",
+            "this method is not allowed on this endpoint",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => body("PayloadTooLarge", "the request body is too large"),
         StatusCode::REQUEST_TIMEOUT => body("RequestTimeout", "the request took too long"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => body(
-            "UnsupportedMediaType",
-            "send the body as application/json",
-        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            body("UnsupportedMediaType", "send the body as application/json")
+        }
         s if s.is_server_error() => body("InternalError", "internal error"),
         s => body(
             "InvalidRequest",

@@ -28,7 +28,11 @@ fn describe(message: &str) -> String {
     if message.starts_with("invalid length") {
         return "invalid length".to_owned();
     }
-    message.split(" at line ").next().unwrap_or(message).to_owned()
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
 }
 
 /// Parses a body whose top level must open with `open` (`{` for an object, `[` for a list):
@@ -37,8 +41,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], open: u8) -> Result<T, ApiE
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         None => return Err(ApiError::invalid("a JSON request body is required")),
         Some(first) if *first != open => {
-            let shape = if open == b'[' { "a JSON array" } else { "a JSON object" };
-            return Err(ApiError::invalid(format!("the request body must be {shape}")));
+            let shape = if open == b'[' {
+                "a JSON array"
+            } else {
+                "a JSON object"
+            };
+            return Err(ApiError::invalid(format!(
+                "the request body must be {shape}"
+            )));
         }
         Some(_) => {}
     }
@@ -47,7 +57,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], open: u8) -> Result<T, ApiE
         let path = e.path().to_string();
         let inner = e.into_inner();
         let what = if inner.is_syntax() || inner.is_eof() {
-            format!("malformed JSON at line {} column {}", inner.line(), inner.column())
+            format!(
+                "malformed JSON at line {} column {}",
+                inner.line(),
+                inner.column()
+            )
         } else {
             describe(&inner.to_string())
         };
@@ -57,8 +71,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], open: u8) -> Result<T, ApiE
             ApiError::invalid(format!("invalid request body: {path}: {what}"))
         }
     })?;
-    de.end()
-        .map_err(|_| ApiError::invalid("invalid request body: trailing characters after the JSON value"))?;
+    de.end().map_err(|_| {
+        ApiError::invalid("invalid request body: trailing characters after the JSON value")
+    })?;
     Ok(value)
 }
 
@@ -68,7 +83,12 @@ fn is_json_or_unset(request: &Request) -> bool {
         Some(value) => value
             .to_str()
             .map(|v| {
-                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let mime = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 mime == "application/json" || mime.ends_with("+json")
             })
             .unwrap_or(false),
@@ -84,17 +104,19 @@ async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes,
         )));
         return Err(response);
     }
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        let status = rejection.status();
-        let mut response = status.into_response();
-        let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            body("PayloadTooLarge", "the request body is too large")
-        } else {
-            body("InvalidRequest", "the request body could not be read")
-        };
-        response.extensions_mut().insert(PendingError(error));
-        response
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            let status = rejection.status();
+            let mut response = status.into_response();
+            let error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                body("PayloadTooLarge", "the request body is too large")
+            } else {
+                body("InvalidRequest", "the request body could not be read")
+            };
+            response.extensions_mut().insert(PendingError(error));
+            response
+        })
 }
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -196,7 +218,10 @@ macro_rules! parse_number {
 impl<'de> serde::de::Deserializer<'de> for QueryValueDeserializer {
     type Error = serde::de::value::Error;
 
-    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         visitor.visit_string(self.0)
     }
 
@@ -207,7 +232,10 @@ impl<'de> serde::de::Deserializer<'de> for QueryValueDeserializer {
         visitor.visit_some(self)
     }
 
-    fn deserialize_bool<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_bool<V: serde::de::Visitor<'de>>(
+        self,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         match self.0.trim().to_ascii_lowercase().as_str() {
             "true" | "1" => visitor.visit_bool(true),
             "false" | "0" => visitor.visit_bool(false),

@@ -44,7 +44,11 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn page_params(limit: Option<i64>, offset: Option<i64>, continue_token: Option<String>) -> PageParams {
+fn page_params(
+    limit: Option<i64>,
+    offset: Option<i64>,
+    continue_token: Option<String>,
+) -> PageParams {
     PageParams {
         limit,
         offset,
@@ -60,7 +64,9 @@ async fn health_ping() -> Json<proto::HealthPing> {
 /// No authentication: the store answers. 503 otherwise.
 async fn health_ready(State(state): State<AppState>) -> ApiResult<Json<proto::HealthPing>> {
     state.easel.ready().await?;
-    Ok(Json(proto::HealthPing { msg: "ready".into() }))
+    Ok(Json(proto::HealthPing {
+        msg: "ready".into(),
+    }))
 }
 
 /// Any authenticated caller: who am I.
@@ -116,7 +122,12 @@ async fn users_create(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(proto::Uid { uid: uid.to_string() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(proto::Uid {
+            uid: uid.to_string(),
+        }),
+    ))
 }
 
 /// Own, or `user.get`.
@@ -175,9 +186,10 @@ async fn users_patch(
             "/spec/lastName" => changes.last_name = Some(text()?),
             "/spec/emailId" => changes.email = Some(text()?),
             "/status/isActive" => {
-                changes.is_active = Some(op.value.as_bool().ok_or_else(|| {
-                    ApiError::invalid("/status/isActive needs a boolean value")
-                })?)
+                changes.is_active =
+                    Some(op.value.as_bool().ok_or_else(|| {
+                        ApiError::invalid("/status/isActive needs a boolean value")
+                    })?)
             }
             other => {
                 return Err(ApiError::invalid(format!(

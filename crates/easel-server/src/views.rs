@@ -19,7 +19,10 @@ pub fn list_meta<T>(page: &Page<T>) -> proto::ListMeta {
 pub fn api_key(view: &ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
     let key = &view.key;
     let annotations = BTreeMap::from([
-        (proto::ANNOTATION_DESCRIPTION.to_owned(), key.description.clone()),
+        (
+            proto::ANNOTATION_DESCRIPTION.to_owned(),
+            key.description.clone(),
+        ),
         ("ownerUid".to_owned(), key.owner_uid.to_string()),
         ("tenantUid".to_owned(), key.tenant_uid.to_string()),
         ("scope".to_owned(), "tenant".to_owned()),

@@ -17,7 +17,11 @@ use easel_proto as proto;
 use easel_server::HttpLimits;
 
 #[derive(Parser)]
-#[command(name = "easel", version, about = "Identity and API keys for multi-tenant platform APIs")]
+#[command(
+    name = "easel",
+    version,
+    about = "Identity and API keys for multi-tenant platform APIs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -202,7 +206,10 @@ fn print_bootstrap(outcome: &BootstrapOutcome, base: &str) {
     );
     println!();
     println!("Try it:");
-    println!("  curl -H 'ApiKey: {}' {base}/v1/users/info", outcome.api_key);
+    println!(
+        "  curl -H 'ApiKey: {}' {base}/v1/users/info",
+        outcome.api_key
+    );
     println!();
 }
 

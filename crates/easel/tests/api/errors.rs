@@ -4,8 +4,17 @@ use reqwest::Method;
 
 use crate::harness::*;
 
-async fn expect_400(server: &TestServer, method: Method, path: &str, body: &str) -> serde_json::Value {
-    let raw = server.admin.raw(method.clone(), path, Some(body)).await.unwrap();
+async fn expect_400(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    body: &str,
+) -> serde_json::Value {
+    let raw = server
+        .admin
+        .raw(method.clone(), path, Some(body))
+        .await
+        .unwrap();
     assert_eq!(raw.status, 400, "{method} {path} {body}: {}", raw.body);
     let json = raw.json();
     assert_eq!(json["code"], "InvalidRequest");

@@ -28,7 +28,9 @@ pub fn postgres_admin_url() -> String {
 }
 
 fn random_hex(n: usize) -> String {
-    (0..n).map(|_| format!("{:x}", rand::random::<u8>() % 16)).collect()
+    (0..n)
+        .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+        .collect()
 }
 
 /// A database that lives as long as the test: a temporary SQLite file, or a PostgreSQL
@@ -129,7 +131,9 @@ pub struct TestServer {
 
 /// A fixed start for every test's clock, so that expiry arithmetic is repeatable.
 pub fn test_epoch() -> chrono::DateTime<Utc> {
-    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).single().expect("a valid date")
+    Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0)
+        .single()
+        .expect("a valid date")
 }
 
 pub async fn start(backend: Backend) -> TestServer {
@@ -206,15 +210,14 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        let db = std::mem::replace(
+        std::mem::replace(
             &mut self.db,
             TestDb {
                 url: String::new(),
                 _dir: None,
                 postgres_name: None,
             },
-        );
-        db
+        )
     }
 
     pub fn tenant_uid(&self) -> &str {
@@ -224,7 +227,11 @@ impl TestServer {
     /// Creates a user (no roles unless given) and returns its uid.
     pub async fn create_user(&self, email: &str, roles: &[&str]) -> String {
         let entity = user_entity(email, "Test", "User", roles);
-        self.admin.create_user(&entity).await.expect("creating a user").uid
+        self.admin
+            .create_user(&entity)
+            .await
+            .expect("creating a user")
+            .uid
     }
 
     /// Creates a user and a key for them; returns (uid, a client holding the key).
@@ -234,7 +241,11 @@ impl TestServer {
         (uid, self.anonymous.with_api_key(key.api_key))
     }
 
-    pub async fn admin_create_key_for(&self, owner: &str, name: &str) -> proto::ApiKeyCreateResponse {
+    pub async fn admin_create_key_for(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> proto::ApiKeyCreateResponse {
         self.admin
             .create_api_key(&key_entity(name, owner, None))
             .await
@@ -301,11 +312,7 @@ pub fn key_entity(
 
 /// Asserts that a call failed with this status and error code.
 #[track_caller]
-pub fn assert_error<T: std::fmt::Debug>(
-    result: easel_client::Result<T>,
-    status: u16,
-    code: &str,
-) {
+pub fn assert_error<T: std::fmt::Debug>(result: easel_client::Result<T>, status: u16, code: &str) {
     match result {
         Err(e) => {
             assert_eq!(e.status().map(|s| s.as_u16()), Some(status), "{e}");

@@ -2,6 +2,9 @@
 //! per test, driven through the typed client. Every test that touches storage runs twice,
 //! on SQLite and on PostgreSQL (see [`harness::on_both_stores`]).
 
+// Test code may panic on what it did not expect: that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod harness;
 
 mod api_keys;

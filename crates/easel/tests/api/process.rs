@@ -46,14 +46,24 @@ async fn spawn_serve(url: &str) -> Running {
 
 async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
     let pid = running.child.id().unwrap().to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(30), running.child.wait())
         .await
         .expect("easel stops within 30 s of SIGTERM")
         .unwrap();
     let mut stdout = String::new();
-    running.child.stdout.take().unwrap().read_to_string(&mut stdout).await.unwrap();
+    running
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
     (status, stdout)
 }
 
@@ -61,7 +71,11 @@ async fn first_start_prints_secrets_once_and_sigterm_exits_zero(backend: Backend
     let db = TestDb::new(backend).await;
     let first = spawn_serve(&db.url).await;
     let http = reqwest::Client::new();
-    let ping = http.get(format!("{}/v1/health/ping", first.base)).send().await.unwrap();
+    let ping = http
+        .get(format!("{}/v1/health/ping", first.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ping.status(), 200);
     let (status, stdout) = terminate(first).await;
     assert!(status.success(), "SIGTERM exits 0, got {status}");
@@ -83,7 +97,10 @@ async fn first_start_prints_secrets_once_and_sigterm_exits_zero(backend: Backend
     assert_eq!(info.status(), 200, "the printed key works");
     let (status, stdout) = terminate(second).await;
     assert!(status.success());
-    assert!(!stdout.contains("easel_"), "a second start prints no secret: {stdout}");
+    assert!(
+        !stdout.contains("easel_"),
+        "a second start prints no secret: {stdout}"
+    );
     assert!(!stdout.contains("password"), "{stdout}");
 }
 
