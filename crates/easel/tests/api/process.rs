@@ -12,15 +12,17 @@ use crate::harness::*;
 struct Running {
     child: Child,
     base: String,
+    /// Everything the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 /// Starts `easel serve` on port 0 and waits for the line that says where it listens.
-async fn spawn_serve(url: &str) -> Running {
+async fn spawn_serve(url: &str, log_filter: &str) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .args(["--tenant-name", "acme", "--admin-email", "ops@acme.test"])
         .env("EASEL_DATABASE_URL", url)
-        .env("EASEL_LOG", "info")
+        .env("EASEL_LOG", log_filter)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -28,8 +30,11 @@ async fn spawn_serve(url: &str) -> Running {
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let base = tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.unwrap() {
+            log.lock().unwrap().push_str(&line);
+            log.lock().unwrap().push('\n');
             if let Some(at) = line.find("Easel is listening on ") {
                 let rest = &line[at + "Easel is listening on ".len()..];
                 return rest.split('"').next().unwrap().to_owned();
@@ -39,9 +44,16 @@ async fn spawn_serve(url: &str) -> Running {
     })
     .await
     .expect("easel serve starts within a minute");
-    // Keep draining stderr so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Running { child, base }
+    // Keep reading stderr, so the child never blocks on a full pipe and the test can look.
+    let sink = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    Running { child, base, log }
 }
 
 async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
@@ -69,7 +81,7 @@ async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
 
 async fn first_start_prints_secrets_once_and_sigterm_exits_zero(backend: Backend) {
     let db = TestDb::new(backend).await;
-    let first = spawn_serve(&db.url).await;
+    let first = spawn_serve(&db.url, "info").await;
     let http = reqwest::Client::new();
     let ping = http
         .get(format!("{}/v1/health/ping", first.base))
@@ -87,7 +99,7 @@ async fn first_start_prints_secrets_once_and_sigterm_exits_zero(backend: Backend
         .to_owned();
     assert!(stdout.contains("password"));
 
-    let second = spawn_serve(&db.url).await;
+    let second = spawn_serve(&db.url, "info").await;
     let info = http
         .get(format!("{}/v1/users/info", second.base))
         .header("ApiKey", &key)
@@ -112,4 +124,113 @@ async fn binary_on_sqlite() {
 #[tokio::test]
 async fn binary_on_postgres() {
     first_start_prints_secrets_once_and_sigterm_exits_zero(Backend::Postgres).await;
+}
+
+/// With logging at its most verbose, keys sent in headers, in query strings and returned by
+/// the create call never reach the log.
+async fn no_key_in_any_log_line(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let running = spawn_serve(&db.url, "trace").await;
+    let (_, stdout) = terminate(running).await;
+    let admin_key = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("easel_"))
+        .unwrap()
+        .to_owned();
+    let running = spawn_serve(&db.url, "trace").await;
+    let client = easel_client::Client::new(&running.base).with_api_key(&admin_key);
+    let created = client
+        .create_api_key(&key_entity("secret-test", "", None))
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    for url in [
+        format!("{}/v1/users/info?ApiKey={}", running.base, created.api_key),
+        format!("{}/v1/apiKeys?apikey={}&limit=5", running.base, admin_key),
+        format!("{}/v1/users/info?ApiKey={}x", running.base, created.api_key),
+    ] {
+        http.get(url).send().await.unwrap();
+    }
+    http.get(format!("{}/v1/users/info", running.base))
+        .header("ApiKey", &created.api_key)
+        .send()
+        .await
+        .unwrap();
+    client
+        .set_api_key_active(&created.uid, false)
+        .await
+        .unwrap();
+    http.get(format!("{}/v1/users/info", running.base))
+        .header("ApiKey", &created.api_key)
+        .send()
+        .await
+        .unwrap();
+    let log = running.log.clone();
+    let (status, _) = terminate(running).await;
+    assert!(status.success());
+    let log = log.lock().unwrap().clone();
+    assert!(log.lines().count() > 10, "trace logging was on: {log}");
+    for secret in [&admin_key, &created.api_key] {
+        assert!(!log.contains(secret.as_str()), "a key reached the log");
+        // Not even its secret part without the prefix.
+        assert!(
+            !log.contains(&secret["easel_".len()..]),
+            "a key reached the log"
+        );
+    }
+}
+
+#[tokio::test]
+async fn no_key_in_any_log_line_on_sqlite() {
+    no_key_in_any_log_line(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn no_key_in_any_log_line_on_postgres() {
+    no_key_in_any_log_line(Backend::Postgres).await;
+}
+
+/// SIGTERM while a request is half sent: the server waits for it, answers it, then exits 0.
+#[tokio::test]
+async fn sigterm_drains_a_request_in_flight() {
+    use tokio::io::AsyncWriteExt;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let running = spawn_serve(&db.url, "info").await;
+    let (_, stdout) = terminate(running).await;
+    let key = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("easel_"))
+        .unwrap()
+        .to_owned();
+    let running = spawn_serve(&db.url, "info").await;
+    let address = running.base.trim_start_matches("http://").to_owned();
+    let body = r#"{"metadata":{"name":"in flight"}}"#;
+    let (head, tail) = body.split_at(10);
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /v1/apiKeys HTTP/1.1\r\nHost: {address}\r\nApiKey: {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // Give the server time to read the head and enter the handler (ordering, not timing: the
+    // assertion below holds however long this takes).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = running.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let mut running = running;
+    let status = tokio::time::timeout(Duration::from_secs(30), running.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
 }
