@@ -135,7 +135,7 @@ impl PageCodec {
         let mut items = listed.rows;
         let more = items.len() as i64 > window.limit;
         items.truncate(window.limit as usize);
-        let next_offset = window.offset + items.len() as i64;
+        let next_offset = window.offset.saturating_add(items.len() as i64);
         let continue_token = match (more, items.last()) {
             (true, Some(last)) => self.encode(list, uid_of(last), next_offset)?,
             _ => String::new(),

@@ -15,7 +15,9 @@ pub struct Authenticated(pub Caller);
 fn presented_key(parts: &Parts) -> Option<String> {
     // Header names are case-insensitive by construction of `HeaderMap`.
     if let Some(value) = parts.headers.get("apikey") {
-        return value.to_str().ok().map(|v| v.trim().to_owned());
+        // Bytes that are not text cannot be a key; keep them so that the answer is
+        // "malformed", not "missing".
+        return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
     }
     let query = parts.uri.query()?;
     form_urlencoded::parse(query.as_bytes())

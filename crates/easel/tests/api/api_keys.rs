@@ -346,6 +346,14 @@ on_both_stores! {
             .generate(&easel_core::OsRandom)
             .value;
         assert_error(server.anonymous.with_api_key(unknown).user_info().await, 401, "ApiKeyInvalid");
+        let not_text = reqwest::Client::new()
+            .get(format!("{}/v1/users/info", server.anonymous.base_url()))
+            .header("ApiKey", reqwest::header::HeaderValue::from_bytes(b"easel_\xff\xfe").unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(not_text.status(), 401);
+        assert_eq!(not_text.json::<serde_json::Value>().await.unwrap()["code"], "ApiKeyMalformed");
         let raw = server.anonymous.raw(reqwest::Method::GET, "/v1/apiKeys", None).await.unwrap();
         assert_eq!(raw.status, 401);
         assert_eq!(raw.headers["content-type"], "application/json");

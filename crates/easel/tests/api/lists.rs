@@ -133,6 +133,14 @@ on_both_stores! {
             assert_eq!(raw.status, 400, "{query}: {}", raw.body);
             assert_eq!(raw.json()["code"], "InvalidRequest");
         }
+        // An offset past the end is an empty page, not an overflow.
+        let far = server
+            .admin
+            .raw(reqwest::Method::GET, "/v1/apiKeys?offset=9223372036854775807", None)
+            .await
+            .unwrap();
+        assert_eq!(far.status, 200, "{}", far.body);
+        assert!(far.json()["items"].as_array().unwrap().is_empty());
         // A token from one list is refused by another.
         let raw = server
             .admin
