@@ -113,6 +113,8 @@ pub struct Caller {
     pub user: User,
     /// The API key the request came with.
     pub key_uid: Option<Uid>,
+    /// The session of the token the request came with.
+    pub session_uid: Option<Uid>,
 }
 
 impl Caller {

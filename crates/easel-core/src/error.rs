@@ -17,6 +17,17 @@ pub enum AuthFailure {
     Expired,
     /// The key's owner, or the owner's tenant, is disabled.
     Disabled,
+    /// The token is malformed, tampered with, or not signed by this deployment.
+    TokenInvalid,
+    /// The token is past its expiry.
+    TokenExpired,
+    /// The token's session was revoked (sign-out, revocation, a password change, the key it
+    /// came from revoked or deleted).
+    SessionRevoked,
+    /// The session is past its absolute lifetime: sign in again.
+    SessionExpired,
+    /// Wrong email, organisation or password (which one is not said).
+    BadCredentials,
 }
 
 impl AuthFailure {
@@ -28,19 +39,30 @@ impl AuthFailure {
             AuthFailure::Revoked => "ApiKeyRevoked",
             AuthFailure::Expired => "ApiKeyExpired",
             AuthFailure::Disabled => "UserDisabled",
+            AuthFailure::TokenInvalid => "TokenInvalid",
+            AuthFailure::TokenExpired => "TokenExpired",
+            AuthFailure::SessionRevoked => "SessionRevoked",
+            AuthFailure::SessionExpired => "SessionExpired",
+            AuthFailure::BadCredentials => "InvalidCredentials",
         }
     }
 
     pub fn message(self) -> &'static str {
         match self {
             AuthFailure::Missing => {
-                "this endpoint needs an API key in the ApiKey header or query parameter"
+                "this endpoint needs an API key (ApiKey header or query parameter) or an \
+                 authorisation token (Authorization header)"
             }
             AuthFailure::Malformed => "the API key is not well-formed",
             AuthFailure::Unknown => "the API key is not valid",
             AuthFailure::Revoked => "the API key has been revoked",
             AuthFailure::Expired => "the API key has expired",
-            AuthFailure::Disabled => "the API key's owner is disabled",
+            AuthFailure::Disabled => "the user or the organisation is disabled",
+            AuthFailure::TokenInvalid => "the authorisation token is not valid",
+            AuthFailure::TokenExpired => "the authorisation token has expired",
+            AuthFailure::SessionRevoked => "the session of this token has ended",
+            AuthFailure::SessionExpired => "the session has reached its lifetime; sign in again",
+            AuthFailure::BadCredentials => "the email, organisation or password is not right",
         }
     }
 }
@@ -63,6 +85,12 @@ pub enum Error {
     /// 409, with a code naming the rule.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// Too many failed attempts: 429 with `Retry-After`.
+    #[error("too many failed attempts; try again in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// The credentials are valid in several organisations: say which (400, with the list).
+    #[error("these credentials are valid in several organisations; choose one with `org`")]
+    OrganizationRequired { organizations: Vec<String> },
     /// The store cannot be reached: 503. The detail is for the log only.
     #[error("the service is temporarily unavailable")]
     Unavailable(String),

@@ -12,13 +12,17 @@ pub mod apikey;
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod mail;
 pub mod model;
 pub mod names;
 pub mod paging;
 pub mod password;
+pub mod policy;
 pub mod rng;
 pub mod service;
 pub mod store;
+pub mod throttle;
+pub mod token;
 
 pub use access::{Caller, Permission, Role};
 pub use clock::{Clock, ManualClock, SystemClock};

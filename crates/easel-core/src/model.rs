@@ -29,11 +29,16 @@ pub struct Tenant {
     pub is_active: bool,
     /// The longest lifetime a new or edited API key may have.
     pub max_key_lifetime_days: i64,
+    /// How long an authorisation token lives (15 to 1440 minutes).
+    pub token_lifetime_minutes: i64,
+    /// The shortest password the tenant accepts (at least 8).
+    pub password_min_length: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 pub const DEFAULT_MAX_KEY_LIFETIME_DAYS: i64 = 366;
+pub const DEFAULT_TOKEN_LIFETIME_MINUTES: i64 = 15;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct User {
@@ -166,4 +171,74 @@ pub struct Listed<T> {
     pub rows: Vec<T>,
     /// All rows matching the filter, across pages.
     pub total: i64,
+}
+
+/// An Ed25519 key that signs tokens, shared by every node through the store.
+#[derive(Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    /// The 32-byte private seed.
+    pub seed: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    /// After this, tokens it signed are no longer accepted (they have all expired by then).
+    pub retires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SigningKeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyRecord")
+            .field("kid", &self.kid)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One sign-in: every token of it carries its uid; refreshes keep it; revoking it ends them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    pub user_uid: Uid,
+    /// The key it was traded for, if it came from a key.
+    pub api_key_uid: Option<Uid>,
+    /// The absolute end: no refresh goes past it.
+    pub expires_at: DateTime<Utc>,
+    pub is_revoked: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a session lookup returns: everything needed to decide on a token.
+#[derive(Debug, Clone)]
+pub struct SessionAuth {
+    pub session: Session,
+    pub user: User,
+    pub tenant: Tenant,
+    pub key: Option<ApiKey>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordPurpose {
+    Reset,
+    Activate,
+}
+
+impl PasswordPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PasswordPurpose::Reset => "reset",
+            PasswordPurpose::Activate => "activate",
+        }
+    }
+}
+
+/// A single-use password token, kept as the SHA-256 of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordToken {
+    pub hash: [u8; 32],
+    pub tenant_uid: Uid,
+    pub user_uid: Uid,
+    pub purpose: PasswordPurpose,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }

@@ -16,7 +16,8 @@ use crate::apikey::KeyHash;
 use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
-    ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, Tenant, User, Window,
+    ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, PasswordPurpose,
+    PasswordToken, Session, SessionAuth, SigningKeyRecord, Tenant, User, Window,
 };
 
 #[async_trait]
@@ -71,6 +72,39 @@ pub trait Store: Send + Sync + 'static {
     /// The key with this hash, with its owner and tenant. The only call not scoped by a
     /// tenant: the hash is what tells the tenant.
     async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyAuth>>;
+
+    // ---- sign-in and tokens ----
+
+    /// Every signing key, newest first.
+    async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+
+    async fn insert_session(&self, session: &Session, audit: &AuditEntry) -> Result<()>;
+    /// The session with its user, tenant and (if it came from one) API key.
+    async fn session_auth(&self, uid: &Uid) -> Result<Option<SessionAuth>>;
+    /// Revokes these sessions of the tenant; returns how many were live.
+    async fn revoke_sessions(&self, tenant: &Uid, uids: &[Uid], audit: &[AuditEntry])
+        -> Result<u64>;
+
+    /// Every account with this (lower-case) email, in every tenant, with its tenant.
+    async fn accounts_by_email(&self, email: &str) -> Result<Vec<(User, Tenant)>>;
+    /// Sets a user's password hash and revokes all of the user's sessions.
+    async fn set_password(&self, user: &User, audit: &AuditEntry) -> Result<()>;
+
+    /// Stores a password token, replacing the user's earlier ones of the same purpose.
+    async fn insert_password_token(&self, token: &PasswordToken) -> Result<()>;
+    /// The token with this hash, with its user and tenant, if it exists.
+    async fn password_token(&self, hash: &[u8; 32]) -> Result<Option<(PasswordToken, User)>>;
+    /// Uses a token: in one transaction, deletes it (so it works once) and sets the user's
+    /// password as in `user`, revoking the user's sessions. `NotFound` if the token is gone,
+    /// of another purpose, or expired at `user.updated_at`.
+    async fn redeem_password_token(
+        &self,
+        hash: &[u8; 32],
+        purpose: PasswordPurpose,
+        user: &User,
+        audit: &AuditEntry,
+    ) -> Result<()>;
 
     /// The tenant's newest audit rows, newest first.
     async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>>;

@@ -11,10 +11,12 @@
 //! zero time, and the `x-omitempty: false` fields always present.
 
 pub mod apikey;
+pub mod auth;
 pub mod common;
 pub mod time;
 pub mod user;
 
 pub use apikey::*;
+pub use auth::*;
 pub use common::*;
 pub use user::*;

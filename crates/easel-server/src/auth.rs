@@ -1,5 +1,6 @@
-//! Who is calling: the `ApiKey` header (any letter case, as Go clients send `Apikey`) or
-//! the `ApiKey` query parameter (any letter case).
+//! Who is calling: the `ApiKey` header (any letter case, as Go clients send `Apikey`), an
+//! authorisation token in the `Authorization` header (raw, as Palette clients send it, or as
+//! `Bearer <token>`), or the `ApiKey` query parameter (any letter case), in that order.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -12,13 +13,33 @@ use crate::AppState;
 /// valid credential.
 pub struct Authenticated(pub Caller);
 
-fn presented_key(parts: &Parts) -> Option<String> {
+/// What the caller presented.
+pub enum Credential {
+    ApiKey(String),
+    Token(String),
+}
+
+pub fn presented_token(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
+    let value = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
+    let token = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim().to_owned(),
+        _ => value,
+    };
+    Some(token)
+}
+
+pub fn presented_key(parts: &Parts) -> Option<String> {
     // Header names are case-insensitive by construction of `HeaderMap`.
     if let Some(value) = parts.headers.get("apikey") {
         // Bytes that are not text cannot be a key; keep them so that the answer is
         // "malformed", not "missing".
         return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
     }
+    query_key(parts)
+}
+
+fn query_key(parts: &Parts) -> Option<String> {
     let query = parts.uri.query()?;
     form_urlencoded::parse(query.as_bytes())
         .find(|(name, _)| name.eq_ignore_ascii_case("apikey"))
@@ -29,9 +50,24 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let key = presented_key(parts)
-            .filter(|k| !k.is_empty())
-            .ok_or(ApiError(Error::Unauthenticated(AuthFailure::Missing)))?;
-        Ok(Authenticated(state.easel.authenticate_api_key(&key).await?))
+        let credential = if let Some(key) = parts.headers.get("apikey") {
+            Credential::ApiKey(String::from_utf8_lossy(key.as_bytes()).trim().to_owned())
+        } else if let Some(token) = presented_token(parts) {
+            Credential::Token(token)
+        } else if let Some(key) = query_key(parts) {
+            Credential::ApiKey(key)
+        } else {
+            return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing)));
+        };
+        let caller = match credential {
+            Credential::ApiKey(key) if !key.is_empty() => {
+                state.easel.authenticate_api_key(&key).await?
+            }
+            Credential::Token(token) if !token.is_empty() => {
+                state.easel.authenticate_token(&token).await?
+            }
+            _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),
+        };
+        Ok(Authenticated(caller))
     }
 }

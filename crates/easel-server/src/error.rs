@@ -43,6 +43,8 @@ impl IntoResponse for ApiError {
             Error::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
             Error::Unauthenticated(failure) => (StatusCode::UNAUTHORIZED, failure.code()),
             Error::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            Error::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+            Error::OrganizationRequired { .. } => (StatusCode::BAD_REQUEST, "OrganizationRequired"),
             Error::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "store unavailable");
                 (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
@@ -54,13 +56,26 @@ impl IntoResponse for ApiError {
         };
         // Display of Unavailable and Internal is generic; their detail was logged above.
         let mut response = status.into_response();
-        response
-            .extensions_mut()
-            .insert(PendingError(body(code, self.0.to_string())));
+        let mut error = body(code, self.0.to_string());
+        match &self.0 {
+            Error::OrganizationRequired { organizations } => {
+                error.details = serde_json::json!({ "organizations": organizations });
+            }
+            Error::TooManyRequests { retry_after_secs } => {
+                if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
+                {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, value);
+                }
+            }
+            _ => {}
+        }
+        response.extensions_mut().insert(PendingError(error));
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("ApiKey"),
+                axum::http::HeaderValue::from_static("ApiKey, Bearer"),
             );
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {

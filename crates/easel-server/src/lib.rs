@@ -8,6 +8,8 @@
 //! body with the request id as `ref` ([`context`]).
 
 pub mod auth;
+pub mod auth_routes;
+pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
@@ -26,6 +28,8 @@ use tokio::net::TcpListener;
 #[derive(Clone)]
 pub struct AppState {
     pub easel: Arc<Easel>,
+    /// Whether cookies get the `Secure` attribute (the server, or its proxy, speaks TLS).
+    pub secure_cookies: bool,
 }
 
 /// Limits that protect the server; see `docs/configuration.md`.
@@ -47,6 +51,8 @@ impl Default for HttpLimits {
 /// The whole HTTP application.
 pub fn app(state: AppState, limits: &HttpLimits) -> Router {
     routes::router()
+        .merge(auth_routes::router())
+        .merge(console::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(axum::middleware::from_fn(context::request_context))

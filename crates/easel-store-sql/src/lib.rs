@@ -38,7 +38,8 @@ macro_rules! sql_store {
             use ::easel_core::apikey::KeyHash;
             use ::easel_core::model::{
                 from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth,
-                Listed, Tenant, User, Window,
+                Listed, PasswordPurpose, PasswordToken, Session, SessionAuth, SigningKeyRecord,
+                Tenant, User, Window,
             };
             use ::easel_core::{Error, Result, Uid};
             use ::sqlx::Row as _;
@@ -47,6 +48,8 @@ macro_rules! sql_store {
 
             const TENANT_COLUMNS: &str = "t.uid AS t_uid, t.name AS t_name, \
                 t.is_active AS t_is_active, t.max_key_lifetime_days AS t_max_key_lifetime_days, \
+                t.token_lifetime_minutes AS t_token_lifetime_minutes, \
+                t.password_min_length AS t_password_min_length, \
                 t.created_at AS t_created_at, t.updated_at AS t_updated_at";
             const USER_COLUMNS: &str = concat!(
                 "u.uid AS u_uid, u.tenant_uid AS u_tenant_uid, u.email AS u_email, ",
@@ -77,6 +80,10 @@ macro_rules! sql_store {
                     max_key_lifetime_days: row
                         .try_get("t_max_key_lifetime_days")
                         .map_err($map_err)?,
+                    token_lifetime_minutes: row
+                        .try_get("t_token_lifetime_minutes")
+                        .map_err($map_err)?,
+                    password_min_length: row.try_get("t_password_min_length").map_err($map_err)?,
                     created_at: from_millis(row.try_get("t_created_at").map_err($map_err)?),
                     updated_at: from_millis(row.try_get("t_updated_at").map_err($map_err)?),
                 })
@@ -166,7 +173,8 @@ macro_rules! sql_store {
             async fn insert_tenant(tx: &mut Tx<'_>, t: &Tenant) -> Result<()> {
                 ::sqlx::query(
                     "INSERT INTO tenants (uid, name, is_active, max_key_lifetime_days, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                     token_lifetime_minutes, password_min_length, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $7, $8, $5, $6)",
                 )
                 .bind(t.uid.as_str())
                 .bind(&t.name)
@@ -174,6 +182,8 @@ macro_rules! sql_store {
                 .bind(t.max_key_lifetime_days)
                 .bind(to_millis(t.created_at))
                 .bind(to_millis(t.updated_at))
+                .bind(t.token_lifetime_minutes)
+                .bind(t.password_min_length)
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| {
@@ -252,6 +262,54 @@ macro_rules! sql_store {
                 .await
                 .map_err($map_err)?;
                 Ok(())
+            }
+
+            async fn revoke_user_sessions(tx: &mut Tx<'_>, user: &User) -> Result<()> {
+                ::sqlx::query(
+                    "UPDATE sessions SET is_revoked = $3, updated_at = $4 \
+                     WHERE user_uid = $1 AND tenant_uid = $2 AND is_revoked = $5",
+                )
+                .bind(user.uid.as_str())
+                .bind(user.tenant_uid.as_str())
+                .bind(true)
+                .bind(to_millis(user.updated_at))
+                .bind(false)
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                Ok(())
+            }
+
+            async fn write_password(tx: &mut Tx<'_>, user: &User) -> Result<()> {
+                let updated = ::sqlx::query(
+                    "UPDATE users SET password_hash = $3, updated_at = $4 \
+                     WHERE tenant_uid = $1 AND uid = $2",
+                )
+                .bind(user.tenant_uid.as_str())
+                .bind(user.uid.as_str())
+                .bind(user.password_hash.as_deref())
+                .bind(to_millis(user.updated_at))
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?
+                .rows_affected();
+                if updated == 0 {
+                    return Err(Error::NotFound { kind: "user" });
+                }
+                revoke_user_sessions(tx, user).await
+            }
+
+            fn session_from(row: &$row) -> Result<Session> {
+                let key: Option<String> = row.try_get("s_api_key_uid").map_err($map_err)?;
+                Ok(Session {
+                    uid: Uid::from_stored(row.try_get("s_uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("s_tenant_uid").map_err($map_err)?),
+                    user_uid: Uid::from_stored(row.try_get("s_user_uid").map_err($map_err)?),
+                    api_key_uid: key.map(Uid::from_stored),
+                    expires_at: from_millis(row.try_get("s_expires_at").map_err($map_err)?),
+                    is_revoked: row.try_get("s_is_revoked").map_err($map_err)?,
+                    created_at: from_millis(row.try_get("s_created_at").map_err($map_err)?),
+                })
             }
 
             /// The invariant that no change may break: a tenant keeps an active Tenant Admin.
@@ -379,12 +437,15 @@ macro_rules! sql_store {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
                     let updated = ::sqlx::query(
                         "UPDATE tenants SET is_active = $2, max_key_lifetime_days = $3, \
-                         updated_at = $4 WHERE uid = $1",
+                         updated_at = $4, token_lifetime_minutes = $5, password_min_length = $6 \
+                         WHERE uid = $1",
                     )
                     .bind(t.uid.as_str())
                     .bind(t.is_active)
                     .bind(t.max_key_lifetime_days)
                     .bind(to_millis(t.updated_at))
+                    .bind(t.token_lifetime_minutes)
+                    .bind(t.password_min_length)
                     .execute(&mut *tx)
                     .await
                     .map_err($map_err)?
@@ -665,6 +726,233 @@ macro_rules! sql_store {
                         user: user_from(&row)?,
                         tenant: tenant_from(&row)?,
                     }))
+                }
+
+                async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+                    ::sqlx::query(
+                        "SELECT kid, seed, public_key, created_at, retires_at FROM signing_keys \
+                         ORDER BY created_at DESC, kid",
+                    )
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    .iter()
+                    .map(|row| {
+                        Ok(SigningKeyRecord {
+                            kid: row.try_get("kid").map_err($map_err)?,
+                            seed: row.try_get("seed").map_err($map_err)?,
+                            public_key: row.try_get("public_key").map_err($map_err)?,
+                            created_at: from_millis(row.try_get("created_at").map_err($map_err)?),
+                            retires_at: from_millis(row.try_get("retires_at").map_err($map_err)?),
+                        })
+                    })
+                    .collect()
+                }
+
+                async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+                    ::sqlx::query(
+                        "INSERT INTO signing_keys (kid, seed, public_key, created_at, retires_at, \
+                         updated_at) VALUES ($1, $2, $3, $4, $5, $4)",
+                    )
+                    .bind(&key.kid)
+                    .bind(&key.seed[..])
+                    .bind(&key.public_key[..])
+                    .bind(to_millis(key.created_at))
+                    .bind(to_millis(key.retires_at))
+                    .execute(&self.writer)
+                    .await
+                    .map_err($map_err)?;
+                    Ok(())
+                }
+
+                async fn insert_session(&self, s: &Session, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO sessions (uid, tenant_uid, user_uid, api_key_uid, expires_at, \
+                         is_revoked, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                    )
+                    .bind(s.uid.as_str())
+                    .bind(s.tenant_uid.as_str())
+                    .bind(s.user_uid.as_str())
+                    .bind(s.api_key_uid.as_ref().map(|k| k.as_str()))
+                    .bind(to_millis(s.expires_at))
+                    .bind(s.is_revoked)
+                    .bind(to_millis(s.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn session_auth(&self, uid: &Uid) -> Result<Option<SessionAuth>> {
+                    let sql = format!(
+                        "SELECT s.uid AS s_uid, s.tenant_uid AS s_tenant_uid, \
+                         s.user_uid AS s_user_uid, s.api_key_uid AS s_api_key_uid, \
+                         s.expires_at AS s_expires_at, s.is_revoked AS s_is_revoked, \
+                         s.created_at AS s_created_at, \
+                         {USER_COLUMNS}, {TENANT_COLUMNS}, {KEY_COLUMNS} \
+                         FROM sessions s JOIN users u ON u.uid = s.user_uid \
+                         JOIN tenants t ON t.uid = s.tenant_uid \
+                         LEFT JOIN api_keys k ON k.uid = s.api_key_uid WHERE s.uid = $1"
+                    );
+                    let Some(row) = ::sqlx::query(&sql)
+                        .bind(uid.as_str())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                    else {
+                        return Ok(None);
+                    };
+                    let key_uid: Option<String> = row.try_get("k_uid").map_err($map_err)?;
+                    Ok(Some(SessionAuth {
+                        session: session_from(&row)?,
+                        user: user_from(&row)?,
+                        tenant: tenant_from(&row)?,
+                        key: match key_uid {
+                            Some(_) => Some(key_from(&row)?),
+                            None => None,
+                        },
+                    }))
+                }
+
+                async fn revoke_sessions(
+                    &self,
+                    tenant: &Uid,
+                    uids: &[Uid],
+                    audit: &[AuditEntry],
+                ) -> Result<u64> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let mut revoked = 0;
+                    for (uid, entry) in uids.iter().zip(audit) {
+                        revoked += ::sqlx::query(
+                            "UPDATE sessions SET is_revoked = $3, updated_at = $4 \
+                             WHERE tenant_uid = $1 AND uid = $2 AND is_revoked = $5",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(uid.as_str())
+                        .bind(true)
+                        .bind(to_millis(entry.at))
+                        .bind(false)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?
+                        .rows_affected();
+                        insert_audit(&mut tx, entry).await?;
+                    }
+                    tx.commit().await.map_err($map_err)?;
+                    Ok(revoked)
+                }
+
+                async fn accounts_by_email(&self, email: &str) -> Result<Vec<(User, Tenant)>> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS}, {TENANT_COLUMNS} FROM users u \
+                         JOIN tenants t ON t.uid = u.tenant_uid WHERE u.email = $1 ORDER BY t.name"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(email)
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .iter()
+                        .map(|row| Ok((user_from(row)?, tenant_from(row)?)))
+                        .collect()
+                }
+
+                async fn set_password(&self, user: &User, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    write_password(&mut tx, user).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn insert_password_token(&self, token: &PasswordToken) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    ::sqlx::query("DELETE FROM password_tokens WHERE user_uid = $1 AND purpose = $2")
+                        .bind(token.user_uid.as_str())
+                        .bind(token.purpose.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO password_tokens (token_hash, tenant_uid, user_uid, purpose, \
+                         expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    )
+                    .bind(&token.hash[..])
+                    .bind(token.tenant_uid.as_str())
+                    .bind(token.user_uid.as_str())
+                    .bind(token.purpose.as_str())
+                    .bind(to_millis(token.expires_at))
+                    .bind(to_millis(token.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn password_token(
+                    &self,
+                    hash: &[u8; 32],
+                ) -> Result<Option<(PasswordToken, User)>> {
+                    let sql = format!(
+                        "SELECT p.purpose AS p_purpose, p.expires_at AS p_expires_at, \
+                         p.created_at AS p_created_at, {USER_COLUMNS} FROM password_tokens p \
+                         JOIN users u ON u.uid = p.user_uid WHERE p.token_hash = $1"
+                    );
+                    let Some(row) = ::sqlx::query(&sql)
+                        .bind(&hash[..])
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                    else {
+                        return Ok(None);
+                    };
+                    let user = user_from(&row)?;
+                    let purpose: String = row.try_get("p_purpose").map_err($map_err)?;
+                    let purpose = match purpose.as_str() {
+                        "reset" => PasswordPurpose::Reset,
+                        "activate" => PasswordPurpose::Activate,
+                        _ => return Ok(None),
+                    };
+                    Ok(Some((
+                        PasswordToken {
+                            hash: *hash,
+                            tenant_uid: user.tenant_uid.clone(),
+                            user_uid: user.uid.clone(),
+                            purpose,
+                            expires_at: from_millis(row.try_get("p_expires_at").map_err($map_err)?),
+                            created_at: from_millis(row.try_get("p_created_at").map_err($map_err)?),
+                        },
+                        user,
+                    )))
+                }
+
+                async fn redeem_password_token(
+                    &self,
+                    hash: &[u8; 32],
+                    purpose: PasswordPurpose,
+                    user: &User,
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let used = ::sqlx::query(
+                        "DELETE FROM password_tokens WHERE token_hash = $1 AND purpose = $2 \
+                         AND user_uid = $3 AND expires_at > $4",
+                    )
+                    .bind(&hash[..])
+                    .bind(purpose.as_str())
+                    .bind(user.uid.as_str())
+                    .bind(to_millis(user.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?
+                    .rows_affected();
+                    if used == 0 {
+                        return Err(Error::NotFound { kind: "password token" });
+                    }
+                    write_password(&mut tx, user).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
                 }
 
                 async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>> {

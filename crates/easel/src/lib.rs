@@ -2,11 +2,14 @@
 //! so that the integration tests start exactly what `easel serve` starts, with their own
 //! clock and a port of their choosing.
 
+pub mod mail;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
 use easel_core::service::{BootstrapOutcome, BootstrapRequest};
+use easel_core::mail::Mailer;
 use easel_core::{Clock, Easel, EaselConfig, OsRandom, Store};
 use easel_server::{AppState, HttpLimits};
 use easel_store_postgres::PostgresStore;
@@ -43,11 +46,15 @@ pub fn detail(e: &easel_core::Error) -> String {
 }
 
 /// Everything `easel serve` needs besides the store and the clock.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ServeOptions {
     pub easel: EaselConfig,
     pub bootstrap: BootstrapRequest,
     pub limits: HttpLimits,
+    /// Where mail goes; `None` disables mail.
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// Whether the token cookie is marked `Secure`.
+    pub secure_cookies: bool,
 }
 
 /// A server bound to its listener and ready to run.
@@ -67,10 +74,14 @@ pub async fn prepare(
     listener: TcpListener,
     options: ServeOptions,
 ) -> anyhow::Result<Prepared> {
-    let easel = Easel::new(store, clock, Arc::new(OsRandom), options.easel)
+    let mut easel = Easel::new(store, clock, Arc::new(OsRandom), options.easel)
         .await
         .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
         .context("starting the service")?;
+    match options.mailer {
+        Some(mailer) => easel = easel.with_mailer(mailer),
+        None => tracing::info!("mail is disabled (no --smtp-url): mails are not sent"),
+    }
     let bootstrap = easel
         .bootstrap(options.bootstrap)
         .await
@@ -80,6 +91,7 @@ pub async fn prepare(
     let router = easel_server::app(
         AppState {
             easel: easel.clone(),
+            secure_cookies: options.secure_cookies,
         },
         &options.limits,
     );

@@ -70,6 +70,22 @@ struct ServeArgs {
     /// Seconds a request may take before it is answered 503.
     #[arg(long, env = "EASEL_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     request_timeout_secs: u64,
+    /// Where people reach this server, for links in mail (default: http://<listen>).
+    #[arg(long, env = "EASEL_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// SMTP relay for mail: smtp://host:port, smtp://host:port?tls=required, smtps://…;
+    /// without it, mail is disabled.
+    #[arg(long, env = "EASEL_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// Sender of Easel's mail.
+    #[arg(long, env = "EASEL_SMTP_FROM", default_value = "Easel <noreply@easel.local>")]
+    smtp_from: String,
+    /// Absolute lifetime of a sign-in session, in hours (refreshes never go past it).
+    #[arg(long, env = "EASEL_SESSION_LIFETIME_HOURS", default_value_t = 24)]
+    session_lifetime_hours: i64,
+    /// Mark the token cookie `Secure` (set this when clients reach Easel over TLS).
+    #[arg(long, env = "EASEL_SECURE_COOKIES")]
+    secure_cookies: bool,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "EASEL_LOG_FORMAT", default_value = "pretty")]
     log_format: String,
@@ -219,11 +235,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    if !(1..=24 * 366).contains(&args.session_lifetime_hours) {
+        anyhow::bail!("--session-lifetime-hours must be between 1 and 8784");
+    }
+    let mailer: Option<Arc<dyn easel_core::mail::Mailer>> = match &args.smtp_url {
+        Some(url) => Some(Arc::new(easel::mail::SmtpMailer::new(url, &args.smtp_from)?)),
+        None => None,
+    };
+    let bound = listener.local_addr()?;
+    let public_url = args
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"))
+        .trim_end_matches('/')
+        .to_owned();
     let options = ServeOptions {
         easel: EaselConfig {
             key_prefix: args.key_prefix,
+            public_url,
+            session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
             ..EaselConfig::default()
         },
+        mailer,
+        secure_cookies: args.secure_cookies,
         bootstrap: BootstrapRequest {
             tenant_name: args.tenant_name,
             admin_email: args.admin_email,

@@ -1,19 +1,25 @@
 //! [`Easel`]: the domain service. Each public method is one use case; it checks the caller's
 //! permission, validates input into newtypes, and makes one store call with its audit row.
 
-use std::sync::Arc;
+mod sessions;
+
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
+
+pub use sessions::{IssuedToken, PasswordPolicySettings};
 
 use crate::access::{Caller, Permission, Role};
 use crate::apikey::KeyFormat;
 use crate::clock::Clock;
 use crate::error::{AuthFailure, Error, Result};
 use crate::ids::Uid;
+use crate::mail::{Mail, Mailer, NoMailer};
 use crate::model::{
-    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, Tenant, User,
-    DEFAULT_MAX_KEY_LIFETIME_DAYS,
+    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, SigningKeyRecord, Tenant, User,
+    DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
 };
+use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::names::{Description, Email, KeyName, PersonName, TenantName};
 use crate::paging::{Page, PageCodec, PageParams};
 use crate::password;
@@ -26,6 +32,16 @@ pub struct EaselConfig {
     pub key_prefix: String,
     /// Lifetime of a key created without an expiry, capped by the tenant's maximum.
     pub default_key_lifetime_days: i64,
+    /// The address people reach Easel at, for links in mail (no trailing slash).
+    pub public_url: String,
+    /// The absolute lifetime of a session: no refresh goes past it.
+    pub session_lifetime: Duration,
+    /// How long a token-signing key signs before a new one takes over.
+    pub signing_key_rotation: Duration,
+    /// Failed sign-ins allowed per account, and per source address, in `throttle_window`.
+    pub failures_per_account: u32,
+    pub failures_per_address: u32,
+    pub throttle_window: Duration,
 }
 
 impl Default for EaselConfig {
@@ -33,6 +49,12 @@ impl Default for EaselConfig {
         EaselConfig {
             key_prefix: crate::apikey::DEFAULT_PREFIX.to_owned(),
             default_key_lifetime_days: 30,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            session_lifetime: Duration::hours(24),
+            signing_key_rotation: Duration::days(7),
+            failures_per_account: 5,
+            failures_per_address: 50,
+            throttle_window: Duration::minutes(15),
         }
     }
 }
@@ -103,9 +125,19 @@ pub struct Easel {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
+    mailer: Arc<dyn Mailer>,
     keys: KeyFormat,
     pages: PageCodec,
     config: EaselConfig,
+    /// Token-signing keys as last read from the store, newest first, and when.
+    signing_keys: RwLock<(Vec<SigningKeyRecord>, DateTime<Utc>)>,
+    account_throttle: Throttle,
+    address_throttle: Throttle,
+    /// A hash to verify against when an email has no account, so that the answer takes as
+    /// long as for a wrong password.
+    dummy_hash: String,
+    /// Serialises signing-key creation on this node.
+    signing_key_creation: tokio::sync::Mutex<()>,
 }
 
 const LIST_USERS: &str = "users";
@@ -125,14 +157,52 @@ impl Easel {
         let mut candidate = [0u8; 32];
         rng.fill(&mut candidate);
         let secret = store.deployment_secret(&candidate).await?;
+        let dummy = base62_string(rng.as_ref(), 24);
+        let dummy_rng = rng.clone();
+        let dummy_hash =
+            tokio::task::spawn_blocking(move || password::hash(&dummy, dummy_rng.as_ref()))
+                .await
+                .map_err(Error::internal)??;
+        let throttle = |limit| {
+            Throttle::new(
+                ThrottlePolicy {
+                    limit,
+                    window: config.throttle_window,
+                },
+                100_000,
+            )
+        };
         Ok(Easel {
+            account_throttle: throttle(config.failures_per_account),
+            address_throttle: throttle(config.failures_per_address),
             store,
             clock,
             rng,
+            mailer: Arc::new(NoMailer),
             keys,
             pages: PageCodec::new(secret),
             config,
+            signing_keys: RwLock::new((Vec::new(), DateTime::UNIX_EPOCH)),
+            dummy_hash,
+            signing_key_creation: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Sends mail through `mailer` instead of dropping it.
+    pub fn with_mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    /// Sends a message without making the request wait for (or learn from) the delivery.
+    fn mail_in_background(&self, mail: Mail) {
+        let mailer = self.mailer.clone();
+        tokio::spawn(async move {
+            let subject = mail.subject.clone();
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(%subject, error = ?e, "mail could not be sent");
+            }
+        });
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -198,11 +268,12 @@ impl Easel {
         )?;
         let (password, generated) = match request.admin_password {
             Some(p) => {
-                if p.chars().count() < 8 {
-                    return Err(Error::invalid(
-                        "the admin password must be at least 8 characters",
-                    ));
-                }
+                crate::policy::check(
+                    crate::policy::DEFAULT_MIN_LENGTH,
+                    &p,
+                    &[email.as_str(), &tenant_name],
+                )
+                .map_err(|e| Error::invalid(format!("--admin-password: {e}")))?;
                 (p, false)
             }
             None => (base62_string(self.rng.as_ref(), 20), true),
@@ -213,6 +284,8 @@ impl Easel {
             name: tenant_name.clone(),
             is_active: true,
             max_key_lifetime_days: DEFAULT_MAX_KEY_LIFETIME_DAYS,
+            token_lifetime_minutes: DEFAULT_TOKEN_LIFETIME_MINUTES,
+            password_min_length: crate::policy::DEFAULT_MIN_LENGTH,
             created_at: now,
             updated_at: now,
         };
@@ -290,6 +363,7 @@ impl Easel {
         }
         Ok(Caller {
             key_uid: Some(auth.key.uid),
+            session_uid: None,
             tenant: auth.tenant,
             user: auth.user,
         })
@@ -337,6 +411,7 @@ impl Easel {
             "",
         );
         self.store.insert_user(&user, &audit).await?;
+        self.send_activation(&caller.tenant, &user).await?;
         Ok(user.uid)
     }
 
@@ -696,7 +771,7 @@ impl Easel {
 
     // ---- tenant settings -------------------------------------------------------------------
 
-    fn own_tenant(caller: &Caller, raw_uid: &str) -> Result<()> {
+    pub(crate) fn own_tenant(caller: &Caller, raw_uid: &str) -> Result<()> {
         // Another tenant's uid is indistinguishable from a missing one.
         if Uid::parse(raw_uid).as_ref() != Some(&caller.tenant.uid) {
             return Err(Error::NotFound { kind: "tenant" });
@@ -757,6 +832,8 @@ impl Easel {
             name,
             is_active: true,
             max_key_lifetime_days: DEFAULT_MAX_KEY_LIFETIME_DAYS,
+            token_lifetime_minutes: DEFAULT_TOKEN_LIFETIME_MINUTES,
+            password_min_length: crate::policy::DEFAULT_MIN_LENGTH,
             created_at: now,
             updated_at: now,
         };
@@ -777,6 +854,7 @@ impl Easel {
             self.audit(&tenant.uid, None, "user.create", &admin.uid, ""),
         ];
         self.store.insert_tenant(&tenant, &admin, &audit).await?;
+        self.send_activation(&tenant, &admin).await?;
         Ok((tenant, admin))
     }
 

@@ -1,0 +1,245 @@
+//! Authorisation tokens: compact JWS (JWT) signed with Ed25519 (`alg: EdDSA`).
+//!
+//! Written here rather than taken from a general JWT library so that exactly one algorithm is
+//! accepted: a token that names any other (`none`, `HS256` with the public key as secret, …)
+//! is refused before any key is touched. Parsing is strict and bounded: three base64url parts,
+//! a header with `alg` and `kid` and no `crit`, claims of the expected types.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::SigningKeyRecord;
+
+/// Longer than any token Easel issues by far; anything longer is refused unparsed.
+const MAX_TOKEN_LEN: usize = 2048;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's uid.
+    pub sub: String,
+    /// The tenant's uid.
+    pub tid: String,
+    /// The session's uid: the same across refreshes.
+    pub sid: String,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Expires at, seconds since the epoch.
+    pub exp: i64,
+    /// This token's own id.
+    pub jti: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    typ: Option<String>,
+    kid: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token's algorithm is not accepted")]
+    Algorithm,
+    #[error("the token was not signed by this deployment")]
+    Signature,
+}
+
+/// A token taken apart, its signature not yet checked.
+#[derive(Debug)]
+pub struct ParsedToken<'a> {
+    pub kid: String,
+    pub claims: Claims,
+    signing_input: &'a str,
+    signature: Signature,
+}
+
+/// SHA-256 of a token, to refer to it without keeping it.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+pub fn sign(key: &SigningKeyRecord, claims: &Claims) -> Result<String, String> {
+    let seed: [u8; 32] = key
+        .seed
+        .as_slice()
+        .try_into()
+        .map_err(|_| "a signing key seed must be 32 bytes".to_owned())?;
+    let header = Header {
+        alg: "EdDSA".into(),
+        typ: Some("JWT".into()),
+        kid: key.kid.clone(),
+    };
+    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = SigningKey::from_bytes(&seed).sign(input.as_bytes());
+    Ok(format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    ))
+}
+
+pub fn parse(token: &str) -> Result<ParsedToken<'_>, TokenError> {
+    if token.len() > MAX_TOKEN_LEN || !token.is_ascii() {
+        return Err(TokenError::Malformed);
+    }
+    let mut parts = token.split('.');
+    let (Some(header), Some(claims), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed);
+    let header: Header =
+        serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Malformed)?;
+    if header.alg != "EdDSA" {
+        return Err(TokenError::Algorithm);
+    }
+    let claims: Claims =
+        serde_json::from_slice(&decode(claims)?).map_err(|_| TokenError::Malformed)?;
+    let signature: [u8; 64] = decode(signature)?
+        .try_into()
+        .map_err(|_| TokenError::Malformed)?;
+    let signing_input = &token[..token.rfind('.').ok_or(TokenError::Malformed)?];
+    Ok(ParsedToken {
+        kid: header.kid,
+        claims,
+        signing_input,
+        signature: Signature::from_bytes(&signature),
+    })
+}
+
+impl ParsedToken<'_> {
+    /// Checks the signature against a public key (strict verification: no malleable or
+    /// small-order signatures).
+    pub fn verify(&self, public_key: &[u8]) -> Result<(), TokenError> {
+        let key: [u8; 32] = public_key.try_into().map_err(|_| TokenError::Signature)?;
+        let key = VerifyingKey::from_bytes(&key).map_err(|_| TokenError::Signature)?;
+        key.verify_strict(self.signing_input.as_bytes(), &self.signature)
+            .map_err(|_| TokenError::Signature)
+    }
+}
+
+/// The public half of a seed.
+pub fn public_key(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
+}
+
+/// A JWKS entry (RFC 8037) for an Ed25519 public key.
+pub fn jwk(kid: &str, public_key: &[u8]) -> serde_json::Value {
+    serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "alg": "EdDSA",
+        "use": "sig",
+        "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(public_key),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn key(seed: u8) -> SigningKeyRecord {
+        let seed = [seed; 32];
+        SigningKeyRecord {
+            kid: format!("k{}", seed[0]),
+            seed: seed.to_vec(),
+            public_key: public_key(&seed).to_vec(),
+            created_at: DateTime::UNIX_EPOCH,
+            retires_at: DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn claims() -> Claims {
+        Claims {
+            sub: "u".into(),
+            tid: "t".into(),
+            sid: "s".into(),
+            iat: 1,
+            exp: 2,
+            jti: "j".into(),
+        }
+    }
+
+    fn b64(v: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    #[test]
+    fn a_signed_token_parses_and_verifies() {
+        let k = key(1);
+        let token = sign(&k, &claims()).unwrap();
+        let parsed = parse(&token).unwrap();
+        assert_eq!(parsed.kid, "k1");
+        assert_eq!(parsed.claims, claims());
+        assert_eq!(parsed.verify(&k.public_key), Ok(()));
+        assert_eq!(parsed.verify(&key(2).public_key), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn a_changed_claim_breaks_the_signature() {
+        let k = key(1);
+        let token = sign(&k, &claims()).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let mut forged = claims();
+        forged.sub = "admin".into();
+        let forged = format!("{}.{}.{}", parts[0], b64(&serde_json::to_value(forged).unwrap()), parts[2]);
+        assert_eq!(parse(&forged).unwrap().verify(&k.public_key), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn other_algorithms_are_refused_before_any_key_is_used() {
+        let c = b64(&serde_json::to_value(claims()).unwrap());
+        for alg in ["none", "HS256", "RS256", "ES256", "eddsa", ""] {
+            let header = b64(&serde_json::json!({"alg": alg, "kid": "k1", "typ": "JWT"}));
+            let token = format!("{header}.{c}.");
+            assert_eq!(parse(&token).err(), Some(TokenError::Algorithm), "{alg}");
+        }
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused() {
+        let c = b64(&serde_json::to_value(claims()).unwrap());
+        let good_header = b64(&serde_json::json!({"alg": "EdDSA", "kid": "k1"}));
+        let crit = b64(&serde_json::json!({"alg": "EdDSA", "kid": "k1", "crit": ["exp"]}));
+        let sig = URL_SAFE_NO_PAD.encode([0u8; 64]);
+        for token in [
+            String::new(),
+            "a.b".into(),
+            "a.b.c.d".into(),
+            format!("{good_header}.{c}"),
+            format!("{good_header}.{c}.{sig}.x"),
+            format!("{good_header}.notbase64!.{sig}"),
+            format!("{good_header}.{}.{sig}", b64(&serde_json::json!({"sub": 1}))),
+            format!("{good_header}.{c}.AAAA"),
+            format!("{crit}.{c}.{sig}"),
+            "é.é.é".into(),
+            "x".repeat(5000),
+        ] {
+            assert!(parse(&token).is_err(), "{token}");
+        }
+    }
+
+    #[test]
+    fn jwks_entries_follow_rfc_8037() {
+        let k = key(3);
+        let jwk = jwk(&k.kid, &k.public_key);
+        assert_eq!(jwk["kty"], "OKP");
+        assert_eq!(jwk["crv"], "Ed25519");
+        assert_eq!(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap(), k.public_key);
+    }
+}
