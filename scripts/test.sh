@@ -21,6 +21,14 @@ if command -v psql >/dev/null 2>&1; then
     done
 fi
 
+# A real SMTP server for the mail tests: aiosmtpd from PyPI, in the project's own venv.
+venv=.venv
+if ! "$venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check 'aiosmtpd==1.4.6'
+fi
+export EASEL_TEST_PYTHON="$PWD/$venv/bin/python"
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -63,6 +63,7 @@ pub struct Client {
     http: reqwest::Client,
     base_url: String,
     api_key: Option<String>,
+    token: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -80,6 +81,17 @@ impl Client {
             http: reqwest::Client::new(),
             base_url: base_url.into().trim_end_matches('/').to_owned(),
             api_key: None,
+            token: None,
+        }
+    }
+
+    /// The same client, sending `token` in the `Authorization` header (raw, as Palette's
+    /// clients do) instead of any API key.
+    pub fn with_token(&self, token: impl Into<String>) -> Client {
+        Client {
+            api_key: None,
+            token: Some(token.into()),
+            ..self.clone()
         }
     }
 
@@ -87,6 +99,7 @@ impl Client {
     pub fn with_api_key(&self, key: impl Into<String>) -> Client {
         Client {
             api_key: Some(key.into()),
+            token: None,
             ..self.clone()
         }
     }
@@ -102,6 +115,9 @@ impl Client {
             .header("Accept", "application/json");
         if let Some(key) = &self.api_key {
             request = request.header("ApiKey", key);
+        }
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", token);
         }
         request
     }
@@ -299,6 +315,184 @@ impl Client {
             Method::PUT,
             &format!("/v1/tenants/{tenant_uid}/apiKeySettings"),
             settings,
+        ))
+        .await
+    }
+
+    // ---- sign-in and tokens ----
+
+    /// `POST /v1/auth/authenticate` with this client's API key: a token for it.
+    pub async fn authenticate(&self) -> Result<proto::UserToken> {
+        self.call(
+            self.request(Method::POST, "/v1/auth/authenticate?setCookie=false")
+                .header("Content-Type", "application/json"),
+        )
+        .await
+    }
+
+    /// `POST /v1/auth/authenticate` with email, organisation (may be empty) and password.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        org: &str,
+        password: &str,
+    ) -> Result<proto::UserToken> {
+        let body = proto::AuthLogin {
+            email_id: email.into(),
+            org: org.into(),
+            password: password.into(),
+        };
+        self.call(self.with_json(Method::POST, "/v1/auth/authenticate?setCookie=false", &body))
+            .await
+    }
+
+    /// `GET /v1/auth/refresh` with this client's token in the `Authorization` header.
+    pub async fn refresh(&self) -> Result<proto::UserToken> {
+        self.call(self.request(Method::GET, "/v1/auth/refresh?setCookie=false"))
+            .await
+    }
+
+    /// `GET /v1/auth/refresh/{token}`, as Palette documents it.
+    pub async fn refresh_in_path(&self, token: &str) -> Result<proto::UserToken> {
+        self.call(self.request(
+            Method::GET,
+            &format!("/v1/auth/refresh/{token}?setCookie=false"),
+        ))
+        .await
+    }
+
+    pub async fn revoke_tokens(&self, tokens: &[String]) -> Result<()> {
+        let body = proto::AuthTokenRevoke {
+            tokens: tokens.to_vec(),
+        };
+        self.call_empty(self.with_json(Method::POST, "/v1/users/auth/tokens/revoke", &body))
+            .await
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        self.call_empty(self.request(Method::POST, "/v1/auth/logout"))
+            .await
+    }
+
+    pub async fn jwks(&self) -> Result<serde_json::Value> {
+        self.call(self.request(Method::GET, "/v1/auth/jwks")).await
+    }
+
+    pub async fn organizations(&self) -> Result<proto::Organizations> {
+        self.call(self.request(Method::GET, "/v1/auth/orgs")).await
+    }
+
+    pub async fn organization(&self, name: &str) -> Result<proto::LoginResponse> {
+        self.call(
+            self.request(Method::GET, "/v1/auth/org")
+                .query(&[("orgName", name)]),
+        )
+        .await
+    }
+
+    pub async fn forgot_organization(&self, email: &str) -> Result<()> {
+        self.call_empty(
+            self.request(Method::GET, "/v1/auth/user/org/forgot")
+                .query(&[("emailId", email)]),
+        )
+        .await
+    }
+
+    pub async fn request_password_reset(&self, email: &str) -> Result<()> {
+        let body = proto::EmailBody {
+            email_id: email.into(),
+        };
+        self.call_empty(self.with_json(Method::POST, "/v1/auth/user/password/reset", &body))
+            .await
+    }
+
+    /// `PATCH /v1/auth/password/{token}/{purpose}`, purpose `reset` or `activate`.
+    pub async fn set_password_with_token(
+        &self,
+        token: &str,
+        purpose: &str,
+        password: &str,
+    ) -> Result<()> {
+        let body = proto::PasswordBody {
+            password: password.into(),
+        };
+        self.call_empty(self.with_json(
+            Method::PATCH,
+            &format!("/v1/auth/password/{token}/{purpose}"),
+            &body,
+        ))
+        .await
+    }
+
+    pub async fn change_own_password(&self, email: &str, current: &str, new: &str) -> Result<()> {
+        let body = proto::PasswordChange {
+            current_password: current.into(),
+            email_id: email.into(),
+            new_password: new.into(),
+        };
+        self.call_empty(self.with_json(Method::PATCH, "/v1/users/password/change", &body))
+            .await
+    }
+
+    pub async fn change_user_password(&self, uid: &str, current: &str, new: &str) -> Result<()> {
+        let body = proto::PasswordChange {
+            current_password: current.into(),
+            email_id: String::new(),
+            new_password: new.into(),
+        };
+        self.call_empty(self.with_json(
+            Method::PATCH,
+            &format!("/v1/users/{uid}/password/change"),
+            &body,
+        ))
+        .await
+    }
+
+    pub async fn send_password_reset(&self, uid: &str) -> Result<()> {
+        self.call_empty(
+            self.request(Method::PATCH, &format!("/v1/users/{uid}/password/reset"))
+                .header("Content-Type", "application/json"),
+        )
+        .await
+    }
+
+    pub async fn token_settings(&self, tenant_uid: &str) -> Result<proto::AuthTokenSettings> {
+        self.call(self.request(
+            Method::GET,
+            &format!("/v1/tenants/{tenant_uid}/authTokenSettings"),
+        ))
+        .await
+    }
+
+    pub async fn set_token_settings(&self, tenant_uid: &str, minutes: i64) -> Result<()> {
+        let body = proto::AuthTokenSettings {
+            expiry_time_minutes: minutes,
+        };
+        self.call_empty(self.with_json(
+            Method::PUT,
+            &format!("/v1/tenants/{tenant_uid}/authTokenSettings"),
+            &body,
+        ))
+        .await
+    }
+
+    pub async fn password_policy(&self, tenant_uid: &str) -> Result<proto::PasswordPolicy> {
+        self.call(self.request(
+            Method::GET,
+            &format!("/v1/tenants/{tenant_uid}/password/policy"),
+        ))
+        .await
+    }
+
+    pub async fn set_password_policy(
+        &self,
+        tenant_uid: &str,
+        policy: &proto::PasswordPolicy,
+    ) -> Result<()> {
+        self.call_empty(self.with_json(
+            Method::POST,
+            &format!("/v1/tenants/{tenant_uid}/password/policy"),
+            policy,
         ))
         .await
     }

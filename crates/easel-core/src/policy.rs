@@ -50,7 +50,11 @@ mod tests {
     #[case("vivid-otter-mango-glacier", true)]
     #[case("P@ssw0rd123!", false)]
     fn passwords(#[case] password: &str, #[case] ok: bool) {
-        assert_eq!(check(8, password, &["ann@example.com", "Ann", "Lee"]).is_ok(), ok, "{password}");
+        assert_eq!(
+            check(8, password, &["ann@example.com", "Ann", "Lee"]).is_ok(),
+            ok,
+            "{password}"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use crate::apikey::KeyHash;
 use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
-    ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, PasswordPurpose,
-    PasswordToken, Session, SessionAuth, SigningKeyRecord, Tenant, User, Window,
+    ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, PasswordPurpose, PasswordToken,
+    Session, SessionAuth, SigningKeyRecord, Tenant, User, Window,
 };
 
 #[async_trait]
@@ -83,8 +83,12 @@ pub trait Store: Send + Sync + 'static {
     /// The session with its user, tenant and (if it came from one) API key.
     async fn session_auth(&self, uid: &Uid) -> Result<Option<SessionAuth>>;
     /// Revokes these sessions of the tenant; returns how many were live.
-    async fn revoke_sessions(&self, tenant: &Uid, uids: &[Uid], audit: &[AuditEntry])
-        -> Result<u64>;
+    async fn revoke_sessions(
+        &self,
+        tenant: &Uid,
+        uids: &[Uid],
+        audit: &[AuditEntry],
+    ) -> Result<u64>;
 
     /// Every account with this (lower-case) email, in every tenant, with its tenant.
     async fn accounts_by_email(&self, email: &str) -> Result<Vec<(User, Tenant)>>;

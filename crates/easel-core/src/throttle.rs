@@ -118,7 +118,10 @@ mod tests {
         assert!(th.check("b", t(10)).is_ok(), "other keys are not affected");
         assert!(th.check("a", t(900)).is_ok(), "the window ends");
         th.fail("a", t(900));
-        assert!(th.check("a", t(901)).is_ok(), "a new window starts counting afresh");
+        assert!(
+            th.check("a", t(901)).is_ok(),
+            "a new window starts counting afresh"
+        );
     }
 
     #[test]

@@ -100,7 +100,11 @@ pub fn parse(token: &str) -> Result<ParsedToken<'_>, TokenError> {
     else {
         return Err(TokenError::Malformed);
     };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed);
+    let decode = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .map_err(|_| TokenError::Malformed)
+    };
     let header: Header =
         serde_json::from_slice(&decode(header)?).map_err(|_| TokenError::Malformed)?;
     if header.alg != "EdDSA" {
@@ -187,7 +191,10 @@ mod tests {
         assert_eq!(parsed.kid, "k1");
         assert_eq!(parsed.claims, claims());
         assert_eq!(parsed.verify(&k.public_key), Ok(()));
-        assert_eq!(parsed.verify(&key(2).public_key), Err(TokenError::Signature));
+        assert_eq!(
+            parsed.verify(&key(2).public_key),
+            Err(TokenError::Signature)
+        );
     }
 
     #[test]
@@ -197,8 +204,16 @@ mod tests {
         let parts: Vec<&str> = token.split('.').collect();
         let mut forged = claims();
         forged.sub = "admin".into();
-        let forged = format!("{}.{}.{}", parts[0], b64(&serde_json::to_value(forged).unwrap()), parts[2]);
-        assert_eq!(parse(&forged).unwrap().verify(&k.public_key), Err(TokenError::Signature));
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            b64(&serde_json::to_value(forged).unwrap()),
+            parts[2]
+        );
+        assert_eq!(
+            parse(&forged).unwrap().verify(&k.public_key),
+            Err(TokenError::Signature)
+        );
     }
 
     #[test]
@@ -224,7 +239,10 @@ mod tests {
             format!("{good_header}.{c}"),
             format!("{good_header}.{c}.{sig}.x"),
             format!("{good_header}.notbase64!.{sig}"),
-            format!("{good_header}.{}.{sig}", b64(&serde_json::json!({"sub": 1}))),
+            format!(
+                "{good_header}.{}.{sig}",
+                b64(&serde_json::json!({"sub": 1}))
+            ),
             format!("{good_header}.{c}.AAAA"),
             format!("{crit}.{c}.{sig}"),
             "é.é.é".into(),
@@ -240,6 +258,9 @@ mod tests {
         let jwk = jwk(&k.kid, &k.public_key);
         assert_eq!(jwk["kty"], "OKP");
         assert_eq!(jwk["crv"], "Ed25519");
-        assert_eq!(URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap(), k.public_key);
+        assert_eq!(
+            URL_SAFE_NO_PAD.decode(jwk["x"].as_str().unwrap()).unwrap(),
+            k.public_key
+        );
     }
 }

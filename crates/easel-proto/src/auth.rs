@@ -165,7 +165,11 @@ pub struct EmailBody {
 pub struct PasswordChange {
     #[serde(default, deserialize_with = "nullable")]
     pub current_password: String,
-    #[serde(default, skip_serializing_if = "String::is_empty", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "nullable"
+    )]
     pub email_id: String,
     #[serde(default, deserialize_with = "nullable")]
     pub new_password: String,

@@ -33,10 +33,16 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/user/org/forgot", get(forgot_organization))
         .route("/v1/auth/user/password/reset", post(request_password_reset))
         .route("/v1/auth/password/{token}/reset", patch(reset_password))
-        .route("/v1/auth/password/{token}/activate", patch(activate_password))
+        .route(
+            "/v1/auth/password/{token}/activate",
+            patch(activate_password),
+        )
         .route("/v1/users/auth/tokens/revoke", post(revoke_tokens))
         .route("/v1/users/password/change", patch(change_own_password))
-        .route("/v1/users/{uid}/password/change", patch(change_user_password))
+        .route(
+            "/v1/users/{uid}/password/change",
+            patch(change_user_password),
+        )
         .route("/v1/users/{uid}/password/reset", patch(send_password_reset))
         .route(
             "/v1/tenants/{tenant_uid}/authTokenSettings",
@@ -183,7 +189,10 @@ async fn organizations(
 ) -> ApiResult<Json<proto::Organizations>> {
     let tenants = state.easel.organizations_of(&caller).await?;
     Ok(Json(proto::Organizations {
-        organizations: tenants.iter().map(|t| organization_view(&state, t)).collect(),
+        organizations: tenants
+            .iter()
+            .map(|t| organization_view(&state, t))
+            .collect(),
     }))
 }
 
@@ -367,7 +376,9 @@ async fn password_policy_update(
             .any(|n| *n != 0)
                 || body.is_regex,
         ),
-        expiry_days: i64::from(body.expiry_duration_in_days != 0 || body.first_reminder_in_days != 0),
+        expiry_days: i64::from(
+            body.expiry_duration_in_days != 0 || body.first_reminder_in_days != 0,
+        ),
         regex: Some(body.regex),
     };
     state
@@ -376,4 +387,3 @@ async fn password_policy_update(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
-

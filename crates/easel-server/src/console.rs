@@ -18,30 +18,42 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(CSP),
-    );
+    headers.insert("content-security-policy", HeaderValue::from_static(CSP));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
 async fn login() -> Response {
-    asset("text/html; charset=utf-8", include_str!("../console/login.html"))
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../console/login.html"),
+    )
 }
 
 async fn password() -> Response {
-    asset("text/html; charset=utf-8", include_str!("../console/password.html"))
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../console/password.html"),
+    )
 }
 
 async fn script() -> Response {
-    asset("text/javascript; charset=utf-8", include_str!("../console/auth.js"))
+    asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../console/auth.js"),
+    )
 }
 
 async fn stylesheet() -> Response {
-    asset("text/css; charset=utf-8", include_str!("../console/easel.css"))
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../console/easel.css"),
+    )
 }
 
 pub fn router() -> Router<AppState> {

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use easel_core::service::{BootstrapOutcome, BootstrapRequest};
 use easel_core::mail::Mailer;
+use easel_core::service::{BootstrapOutcome, BootstrapRequest};
 use easel_core::{Clock, Easel, EaselConfig, OsRandom, Store};
 use easel_server::{AppState, HttpLimits};
 use easel_store_postgres::PostgresStore;

@@ -78,7 +78,11 @@ struct ServeArgs {
     #[arg(long, env = "EASEL_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
     /// Sender of Easel's mail.
-    #[arg(long, env = "EASEL_SMTP_FROM", default_value = "Easel <noreply@easel.local>")]
+    #[arg(
+        long,
+        env = "EASEL_SMTP_FROM",
+        default_value = "Easel <noreply@easel.local>"
+    )]
     smtp_from: String,
     /// Absolute lifetime of a sign-in session, in hours (refreshes never go past it).
     #[arg(long, env = "EASEL_SESSION_LIFETIME_HOURS", default_value_t = 24)]
@@ -239,7 +243,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         anyhow::bail!("--session-lifetime-hours must be between 1 and 8784");
     }
     let mailer: Option<Arc<dyn easel_core::mail::Mailer>> = match &args.smtp_url {
-        Some(url) => Some(Arc::new(easel::mail::SmtpMailer::new(url, &args.smtp_from)?)),
+        Some(url) => Some(Arc::new(easel::mail::SmtpMailer::new(
+            url,
+            &args.smtp_from,
+        )?)),
         None => None,
     };
     let bound = listener.local_addr()?;

@@ -19,12 +19,12 @@ use crate::model::{
     at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, SigningKeyRecord, Tenant, User,
     DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
 };
-use crate::throttle::{Throttle, ThrottlePolicy};
 use crate::names::{Description, Email, KeyName, PersonName, TenantName};
 use crate::paging::{Page, PageCodec, PageParams};
 use crate::password;
 use crate::rng::{base62_string, Rng};
 use crate::store::Store;
+use crate::throttle::{Throttle, ThrottlePolicy};
 
 #[derive(Debug, Clone)]
 pub struct EaselConfig {

@@ -9,8 +9,7 @@ use crate::error::{AuthFailure, Error, Result};
 use crate::ids::Uid;
 use crate::mail::Mail;
 use crate::model::{
-    KeyState, PasswordPurpose, PasswordToken, Session, SessionAuth, SigningKeyRecord,
-    Tenant, User,
+    KeyState, PasswordPurpose, PasswordToken, Session, SessionAuth, SigningKeyRecord, Tenant, User,
 };
 use crate::names::Email;
 use crate::rng::base62_string;
@@ -57,10 +56,7 @@ impl Easel {
 
     async fn reload_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
         let keys = self.store.signing_keys().await?;
-        let mut cache = self
-            .signing_keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut cache = self.signing_keys.write().unwrap_or_else(|p| p.into_inner());
         *cache = (keys.clone(), self.now());
         Ok(keys)
     }
@@ -246,10 +242,7 @@ impl Easel {
         for (i, presented) in tokens.iter().enumerate() {
             let invalid = || Error::invalid(format!("tokens[{i}] is not a token of this service"));
             let parsed = token::parse(presented).map_err(|_| invalid())?;
-            let public_key = self
-                .verifying_key(&parsed.kid)
-                .await?
-                .ok_or_else(invalid)?;
+            let public_key = self.verifying_key(&parsed.kid).await?.ok_or_else(invalid)?;
             parsed.verify(&public_key).map_err(|_| invalid())?;
             if parsed.claims.tid != caller.tenant.uid.as_str() {
                 return Err(Error::NotFound { kind: "session" });
@@ -315,7 +308,9 @@ impl Easel {
         source: &str,
     ) -> Result<IssuedToken> {
         let email = email.trim().to_lowercase();
-        let org = org.map(|o| o.trim().to_lowercase()).filter(|o| !o.is_empty());
+        let org = org
+            .map(|o| o.trim().to_lowercase())
+            .filter(|o| !o.is_empty());
         let account_key = format!("account:{email}");
         let address_key = format!("address:{source}");
         self.throttled(&[
@@ -369,7 +364,10 @@ impl Easel {
             .collect();
         let (user, tenant) = match usable.len() {
             0 => return Err(Error::Unauthenticated(AuthFailure::Disabled)),
-            1 => usable.into_iter().next().ok_or_else(|| Error::internal("empty"))?,
+            1 => usable
+                .into_iter()
+                .next()
+                .ok_or_else(|| Error::internal("empty"))?,
             _ => {
                 let mut organizations: Vec<String> =
                     usable.into_iter().map(|(_, t)| t.name).collect();
@@ -415,7 +413,10 @@ impl Easel {
 
     /// Where an organisation's people sign in.
     pub fn sign_in_url(&self, tenant: &Tenant) -> String {
-        format!("{}/console/login?org={}", self.config.public_url, tenant.name)
+        format!(
+            "{}/console/login?org={}",
+            self.config.public_url, tenant.name
+        )
     }
 
     async fn active_accounts(&self, email: &str) -> Result<Vec<(User, Tenant)>> {
@@ -444,7 +445,11 @@ impl Easel {
             "You asked which Easel organisations this address belongs to. Sign in to each here:\n\n",
         );
         for (_, tenant) in &accounts {
-            text.push_str(&format!("  {}: {}\n", tenant.name, self.sign_in_url(tenant)));
+            text.push_str(&format!(
+                "  {}: {}\n",
+                tenant.name,
+                self.sign_in_url(tenant)
+            ));
         }
         text.push_str("\nIf you did not ask, you can ignore this message.\n");
         self.mail_in_background(Mail {
@@ -615,7 +620,10 @@ impl Easel {
             .tenant(&user.tenant_uid)
             .await?
             .ok_or_else(invalid_link)?;
-        user.password_hash = Some(self.hashed_acceptable_password(&tenant, &user, password).await?);
+        user.password_hash = Some(
+            self.hashed_acceptable_password(&tenant, &user, password)
+                .await?,
+        );
         user.updated_at = now;
         let action = match purpose {
             PasswordPurpose::Reset => "user.passwordReset",
@@ -645,7 +653,10 @@ impl Easel {
             let current = current.unwrap_or_default();
             let account_key = format!("account:{}", target.email);
             self.throttled(&[(&self.account_throttle, account_key.clone())])?;
-            let hash = target.password_hash.clone().unwrap_or_else(|| self.dummy_hash.clone());
+            let hash = target
+                .password_hash
+                .clone()
+                .unwrap_or_else(|| self.dummy_hash.clone());
             let attempt = current.to_owned();
             let ok = tokio::task::spawn_blocking(move || password::verify(&attempt, &hash))
                 .await
@@ -658,8 +669,10 @@ impl Easel {
             caller.require(Permission::UserUpdate)?;
         }
         let mut user = target.clone();
-        user.password_hash =
-            Some(self.hashed_acceptable_password(&caller.tenant, &user, new_password).await?);
+        user.password_hash = Some(
+            self.hashed_acceptable_password(&caller.tenant, &user, new_password)
+                .await?,
+        );
         user.updated_at = self.now();
         let audit = self.audit(
             &caller.tenant.uid,
@@ -792,4 +805,3 @@ impl Easel {
         .await
     }
 }
-

@@ -127,6 +127,8 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     pub db: TestDb,
+    /// The SMTP server that receives this server's mail, for `start_with_mail`.
+    pub mail: Option<MailSink>,
 }
 
 /// A fixed start for every test's clock, so that expiry arithmetic is repeatable.
@@ -137,9 +139,20 @@ pub fn test_epoch() -> chrono::DateTime<Utc> {
 }
 
 pub async fn start(backend: Backend) -> TestServer {
+    start_with(backend, None).await
+}
+
+/// A server whose mail goes to a real SMTP server on loopback (`server.mail`).
+pub async fn start_with_mail(backend: Backend) -> TestServer {
+    let sink = MailSink::start().await;
+    start_with(backend, Some(sink)).await
+}
+
+async fn start_with(backend: Backend, mail: Option<MailSink>) -> TestServer {
     let db = TestDb::new(backend).await;
     let clock = Arc::new(ManualClock::new(test_epoch()));
-    let (server, bootstrap) = launch(backend, db, clock).await;
+    let (mut server, bootstrap) = launch_with(backend, db, clock, mail.as_ref()).await;
+    server.mail = mail;
     let key = bootstrap.expect("a fresh database is bootstrapped");
     server.with_admin_key(key).await
 }
@@ -150,9 +163,19 @@ pub async fn launch(
     db: TestDb,
     clock: Arc<ManualClock>,
 ) -> (TestServer, Option<String>) {
+    launch_with(backend, db, clock, None).await
+}
+
+async fn launch_with(
+    backend: Backend,
+    db: TestDb,
+    clock: Arc<ManualClock>,
+    mail: Option<&MailSink>,
+) -> (TestServer, Option<String>) {
     let store = open_store(&db.url).await.expect("opening the test store");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-    let options = ServeOptions {
+    let address = listener.local_addr().expect("a bound address");
+    let mut options = ServeOptions {
         bootstrap: BootstrapRequest {
             tenant_name: Some(TENANT.into()),
             admin_email: Some(ADMIN_EMAIL.into()),
@@ -160,6 +183,12 @@ pub async fn launch(
         },
         ..ServeOptions::default()
     };
+    options.easel.public_url = format!("http://{address}");
+    if let Some(sink) = mail {
+        let mailer = easel::mail::SmtpMailer::new(&sink.url(), "Easel <noreply@easel.test>")
+            .expect("an SMTP mailer");
+        options.mailer = Some(Arc::new(mailer));
+    }
     let prepared = prepare(store, clock.clone(), listener, options)
         .await
         .expect("starting the server");
@@ -189,6 +218,7 @@ pub async fn launch(
             shutdown: Some(tx),
             task: Some(task),
             db,
+            mail: None,
         },
         key,
     )
@@ -322,6 +352,185 @@ pub fn assert_error<T: std::fmt::Debug>(result: easel_client::Result<T>, status:
     }
 }
 
+/// A real SMTP server (aiosmtpd, from PyPI, installed by `scripts/test.sh`) on a free
+/// loopback port, delivering into a Maildir that the test reads.
+pub struct MailSink {
+    port: u16,
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+}
+
+fn test_python() -> String {
+    if let Ok(python) = std::env::var("EASEL_TEST_PYTHON") {
+        return python;
+    }
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
+    if std::path::Path::new(venv).exists() {
+        return venv.to_owned();
+    }
+    panic!(
+        "the mail tests need aiosmtpd (a real SMTP server from PyPI): run ./scripts/test.sh, \
+         which installs it into .venv, or set EASEL_TEST_PYTHON to a Python that has it"
+    );
+}
+
+/// One received message, decoded.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl ReceivedMail {
+    /// The first link in the body that contains `fragment`.
+    pub fn link(&self, fragment: &str) -> String {
+        self.body
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(fragment))
+            .unwrap_or_else(|| panic!("no link with {fragment} in {}", self.body))
+            .to_owned()
+    }
+
+    /// The token a password link carries in its fragment.
+    pub fn token(&self, fragment: &str) -> String {
+        let link = self.link(fragment);
+        link.split("#token=")
+            .nth(1)
+            .expect("a token in the link")
+            .to_owned()
+    }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let bytes = text.replace("=\r\n", "").replace("=\n", "");
+    let bytes = bytes.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(&bytes[i + 1..i + 3]), 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_mail(raw: &str) -> ReceivedMail {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    // Unfold continued header lines.
+    let head = head.replace("\n ", " ").replace("\n\t", " ");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let encoding = header("Content-Transfer-Encoding").to_ascii_lowercase();
+    let body = match encoding.as_str() {
+        "quoted-printable" => decode_quoted_printable(body),
+        "base64" => {
+            use base64::Engine;
+            let compact: String = body.split_whitespace().collect();
+            String::from_utf8_lossy(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .expect("a base64 body"),
+            )
+            .into_owned()
+        }
+        _ => body.to_owned(),
+    };
+    ReceivedMail {
+        to: header("To"),
+        subject: header("Subject"),
+        body,
+    }
+}
+
+impl MailSink {
+    pub async fn start() -> MailSink {
+        let port = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("an address").port()
+        };
+        let dir = tempfile::tempdir().expect("a Maildir");
+        let child = std::process::Command::new(test_python())
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("maildir"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting aiosmtpd");
+        let sink = MailSink { port, dir, child };
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return sink;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not start listening on port {port}");
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<ReceivedMail> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.dir.path().join("maildir").join(sub)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if let Ok(raw) = std::fs::read_to_string(entry.path()) {
+                    out.push(parse_mail(&raw));
+                }
+            }
+        }
+        out
+    }
+
+    /// Waits (up to 20 s) until `count` messages to `to` have arrived, and returns them.
+    pub async fn wait_for(&self, to: &str, count: usize) -> Vec<ReceivedMail> {
+        for _ in 0..400 {
+            let got: Vec<ReceivedMail> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m.to.contains(to))
+                .collect();
+            if got.len() >= count {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{count} message(s) to {to} did not arrive; have {:?}",
+            self.messages()
+        );
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Declares a test that runs once on SQLite and once on PostgreSQL, each on a fresh server:
 ///
 /// ```ignore
@@ -330,7 +539,13 @@ pub fn assert_error<T: std::fmt::Debug>(result: easel_client::Result<T>, status:
 /// }
 /// ```
 macro_rules! on_both_stores {
+    (@with $start:ident; $(async fn $name:ident($server:ident) $body:block)*) => {
+        $crate::harness::on_both_stores!(@expand $start; $(async fn $name($server) $body)*);
+    };
     ($(async fn $name:ident($server:ident) $body:block)*) => {
+        $crate::harness::on_both_stores!(@expand start; $(async fn $name($server) $body)*);
+    };
+    (@expand $start:ident; $(async fn $name:ident($server:ident) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -342,12 +557,12 @@ macro_rules! on_both_stores {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run(start(Backend::Sqlite).await).await
+                    run($start(Backend::Sqlite).await).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    run(start(Backend::Postgres).await).await
+                    run($start(Backend::Postgres).await).await
                 }
             }
         )*

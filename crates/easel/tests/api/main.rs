@@ -12,5 +12,8 @@ mod bootstrap;
 mod errors;
 mod isolation;
 mod lists;
+mod mail;
 mod process;
+mod signin;
+mod tokens;
 mod users;

@@ -1,0 +1,286 @@
+//! Authorisation tokens: trading a key for a token, expiry, refresh within a session, and
+//! every way a session ends.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::Duration;
+
+use crate::harness::*;
+
+/// The claims of a token, read without checking anything.
+fn claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn header(token: &str) -> serde_json::Value {
+    let payload = token.split('.').next().unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+on_both_stores! {
+    async fn a_key_is_traded_for_a_token_that_authenticates(server) {
+        let token = server.admin.authenticate().await.unwrap();
+        assert!(!token.is_mfa);
+        let raw = &token.authorization;
+        assert_eq!(header(raw)["alg"], "EdDSA");
+        let c = claims(raw);
+        assert_eq!(c["sub"], server.admin_info.user_uid.as_str());
+        assert_eq!(c["tid"], server.admin_info.tenant_uid.as_str());
+        assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 15 * 60);
+
+        // Raw, as Palette clients send it, and as a bearer token.
+        let as_token = server.anonymous.with_token(raw);
+        assert_eq!(as_token.user_info().await.unwrap(), server.admin_info);
+        let bearer = server.anonymous.with_token(format!("Bearer {raw}"));
+        assert_eq!(bearer.user_info().await.unwrap(), server.admin_info);
+        // A token acts with its owner's permissions.
+        as_token.list_users(&Default::default()).await.unwrap();
+
+        // The key may come as a query parameter too.
+        let raw_response = server
+            .anonymous
+            .raw(
+                reqwest::Method::POST,
+                &format!("/v1/auth/authenticate?ApiKey={}", server.admin_key),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(raw_response.status, 200);
+        // setCookie defaults to true: an HttpOnly, SameSite cookie for the console.
+        let cookie = raw_response.headers["set-cookie"].to_str().unwrap().to_owned();
+        assert!(cookie.starts_with("Authorization="), "{cookie}");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        let json = raw_response.json();
+        assert!(cookie.contains(json["Authorization"].as_str().unwrap()));
+        assert_eq!(json["isMfa"], false);
+        // setCookie=false: no cookie.
+        let no_cookie = server
+            .admin
+            .raw(reqwest::Method::POST, "/v1/auth/authenticate?setCookie=false", None)
+            .await
+            .unwrap();
+        assert_eq!(no_cookie.status, 200);
+        assert!(no_cookie.headers.get("set-cookie").is_none());
+    }
+
+    async fn tokens_expire_after_the_tenants_lifetime(server) {
+        let tenant = server.tenant_uid().to_owned();
+        assert_eq!(server.admin.token_settings(&tenant).await.unwrap().expiry_time_minutes, 15);
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let holder = server.anonymous.with_token(&token);
+        server.clock.advance(Duration::minutes(15) - Duration::seconds(1));
+        holder.user_info().await.unwrap();
+        server.clock.advance(Duration::seconds(1));
+        assert_error(holder.user_info().await, 401, "TokenExpired");
+        assert_error(holder.refresh().await, 401, "TokenExpired");
+
+        server.admin.set_token_settings(&tenant, 60).await.unwrap();
+        assert_eq!(server.admin.token_settings(&tenant).await.unwrap().expiry_time_minutes, 60);
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let c = claims(&token);
+        assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 3600);
+        for bad in [14, 1441, 0, -5] {
+            assert_error(server.admin.set_token_settings(&tenant, bad).await, 400, "InvalidRequest");
+        }
+        let (_, alice) = server.user_with_key("alice@acme.test").await;
+        assert_error(alice.token_settings(&tenant).await, 403, "Forbidden");
+        assert_error(alice.set_token_settings(&tenant, 60).await, 403, "Forbidden");
+    }
+
+    async fn refresh_keeps_the_session_until_its_absolute_lifetime(server) {
+        let tenant = server.tenant_uid().to_owned();
+        server.admin.set_token_settings(&tenant, 60).await.unwrap();
+        let first = server.admin.authenticate().await.unwrap().authorization;
+        let sid = claims(&first)["sid"].as_str().unwrap().to_owned();
+        let mut token = first.clone();
+        // Refresh every 50 minutes for 23 h 20 min, alternating the header and path forms.
+        for step in 1..=28 {
+            server.clock.advance(Duration::minutes(50));
+            let next = if step % 2 == 0 {
+                server.anonymous.with_token(&token).refresh().await.unwrap()
+            } else {
+                server.anonymous.refresh_in_path(&token).await.unwrap()
+            };
+            assert_eq!(claims(&next.authorization)["sid"], sid.as_str(), "a refresh keeps the session");
+            assert_ne!(next.authorization, token);
+            token = next.authorization;
+            server.anonymous.with_token(&token).user_info().await.unwrap();
+        }
+        // No token outlives the session: the last one ends with it, 24 h after the sign-in.
+        let session_end = (test_epoch() + Duration::hours(24)).timestamp();
+        assert_eq!(claims(&token)["exp"].as_i64().unwrap(), session_end);
+        server.clock.advance(Duration::minutes(50));
+        let refused = server.anonymous.with_token(&token).refresh().await.unwrap_err();
+        assert_eq!(refused.status().unwrap(), 401);
+        // The first token of the session stays expired too.
+        assert_error(server.anonymous.with_token(&first).user_info().await, 401, "TokenExpired");
+    }
+
+    async fn revoking_a_token_ends_its_session_at_once(server) {
+        let first = server.admin.authenticate().await.unwrap().authorization;
+        let refreshed = server.anonymous.with_token(&first).refresh().await.unwrap().authorization;
+        let other = server.admin.authenticate().await.unwrap().authorization;
+        server.admin.revoke_tokens(std::slice::from_ref(&first)).await.unwrap();
+        // Every token of that session is dead, the other session lives.
+        assert_error(server.anonymous.with_token(&first).user_info().await, 401, "SessionRevoked");
+        assert_error(server.anonymous.with_token(&refreshed).user_info().await, 401, "SessionRevoked");
+        assert_error(server.anonymous.with_token(&refreshed).refresh().await, 401, "SessionRevoked");
+        server.anonymous.with_token(&other).user_info().await.unwrap();
+
+        // Signing out ends one's own session.
+        let me = server.anonymous.with_token(&other);
+        me.logout().await.unwrap();
+        assert_error(me.user_info().await, 401, "SessionRevoked");
+        assert!(server.audit_actions().await.iter().any(|a| a == "session.revoke"));
+    }
+
+    async fn revoking_or_deleting_the_key_ends_its_sessions(server) {
+        let (alice_uid, _) = server.user_with_key("alice@acme.test").await;
+        let key = server.admin_create_key_for(&alice_uid, "k").await;
+        let holder = server.anonymous.with_api_key(&key.api_key);
+        let token = holder.authenticate().await.unwrap().authorization;
+        let session = server.anonymous.with_token(&token);
+        session.user_info().await.unwrap();
+        server.admin.set_api_key_active(&key.uid, false).await.unwrap();
+        assert_error(session.user_info().await, 401, "SessionRevoked");
+        server.admin.set_api_key_active(&key.uid, true).await.unwrap();
+        let token = holder.authenticate().await.unwrap().authorization;
+        let session = server.anonymous.with_token(&token);
+        session.user_info().await.unwrap();
+        server.admin.delete_api_key(&key.uid).await.unwrap();
+        assert_error(session.user_info().await, 401, "SessionRevoked");
+
+        // An expired key's sessions end with it.
+        let short = server
+            .admin
+            .create_api_key(&key_entity("short", "", Some(test_epoch() + Duration::minutes(5))))
+            .await
+            .unwrap();
+        let token = server.anonymous.with_api_key(&short.api_key).authenticate().await.unwrap();
+        server.clock.advance(Duration::minutes(5));
+        assert_error(
+            server.anonymous.with_token(&token.authorization).user_info().await,
+            401,
+            "SessionRevoked",
+        );
+    }
+
+    async fn deactivating_or_deleting_the_user_ends_their_sessions(server) {
+        let (alice_uid, alice) = server.user_with_key("alice@acme.test").await;
+        let token = alice.authenticate().await.unwrap().authorization;
+        let session = server.anonymous.with_token(&token);
+        session.user_info().await.unwrap();
+        server.admin.set_user_active(&alice_uid, false).await.unwrap();
+        assert!(session.user_info().await.unwrap_err().status().unwrap() == 401);
+        server.admin.set_user_active(&alice_uid, true).await.unwrap();
+
+        let key = server.admin_create_key_for(&alice_uid, "again").await;
+        let token = server.anonymous.with_api_key(&key.api_key).authenticate().await.unwrap();
+        let session = server.anonymous.with_token(&token.authorization);
+        session.user_info().await.unwrap();
+        server.admin.delete_user(&alice_uid).await.unwrap();
+        assert_error(session.user_info().await, 401, "SessionRevoked");
+    }
+
+    async fn bad_tokens_are_refused(server) {
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let parts: Vec<&str> = token.split('.').collect();
+        let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap());
+        let mut forged_claims = claims(&token);
+        forged_claims["sub"] = serde_json::json!("000000000000000000000001");
+        let alg_none = format!("{}.{}.", b64(serde_json::json!({"alg": "none", "typ": "JWT"})), parts[1]);
+        let hs256 = format!(
+            "{}.{}.{}",
+            b64(serde_json::json!({"alg": "HS256", "kid": header(&token)["kid"]})),
+            parts[1],
+            parts[2]
+        );
+        let unknown_kid = format!(
+            "{}.{}.{}",
+            b64(serde_json::json!({"alg": "EdDSA", "kid": "not-ours"})),
+            parts[1],
+            parts[2]
+        );
+        for bad in [
+            "garbage".to_owned(),
+            String::new() + "a.b.c",
+            format!("{}.{}.{}", parts[0], b64(forged_claims), parts[2]),
+            format!("{}.{}.{}x", parts[0], parts[1], parts[2]),
+            alg_none,
+            hs256,
+            unknown_kid,
+            "x".repeat(10_000),
+        ] {
+            let response = server.anonymous.with_token(&bad).user_info().await;
+            let err = response.unwrap_err();
+            assert_eq!(err.status().map(|s| s.as_u16()), Some(401), "{bad}");
+            assert_eq!(err.code(), Some("TokenInvalid"), "{bad}");
+        }
+        // A token of another deployment (its own signing keys) is not ours.
+        let other = start(server.backend).await;
+        let foreign = other.admin.authenticate().await.unwrap().authorization;
+        assert_error(server.anonymous.with_token(&foreign).user_info().await, 401, "TokenInvalid");
+        assert_error(server.anonymous.with_token(&foreign).refresh().await, 401, "TokenInvalid");
+        assert_error(
+            server.admin.revoke_tokens(&[foreign]).await,
+            400,
+            "InvalidRequest",
+        );
+    }
+
+    async fn revoking_another_users_token_needs_permission(server) {
+        let (_, alice) = server.user_with_key("alice@acme.test").await;
+        let (_, bob) = server.user_with_key("bob@acme.test").await;
+        let alices = alice.authenticate().await.unwrap().authorization;
+        assert_error(bob.revoke_tokens(std::slice::from_ref(&alices)).await, 403, "Forbidden");
+        server.anonymous.with_token(&alices).user_info().await.unwrap();
+        let other = server.other_tenant("globex").await;
+        assert_error(other.revoke_tokens(std::slice::from_ref(&alices)).await, 404, "ResourceNotFound");
+        server.anonymous.with_token(&alices).user_info().await.unwrap();
+        server.admin.revoke_tokens(std::slice::from_ref(&alices)).await.unwrap();
+        assert_error(server.anonymous.with_token(&alices).user_info().await, 401, "SessionRevoked");
+    }
+
+    async fn the_jwks_document_has_the_key_that_verifies_tokens(server) {
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let jwks = server.anonymous.jwks().await.unwrap();
+        let kid = header(&token)["kid"].clone();
+        let key = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid)
+            .expect("the signing key is published");
+        assert_eq!(key["kty"], "OKP");
+        assert_eq!(key["crv"], "Ed25519");
+        assert!(key.get("d").is_none(), "no private part");
+    }
+
+    async fn signing_keys_rotate_and_old_tokens_stay_valid(server) {
+        server.admin.set_token_settings(server.tenant_uid(), 1440).await.unwrap();
+        let old = server.admin.authenticate().await.unwrap().authorization;
+        // A week later a new key signs; the old token (issued just before) still verifies.
+        server.clock.advance(Duration::days(7) - Duration::hours(1));
+        let fresh_old = server.admin.authenticate().await.unwrap().authorization;
+        server.clock.advance(Duration::hours(2));
+        let new = server.admin.authenticate().await.unwrap().authorization;
+        assert_ne!(header(&new)["kid"], header(&fresh_old)["kid"]);
+        server.anonymous.with_token(&fresh_old).user_info().await.unwrap();
+        server.anonymous.with_token(&new).user_info().await.unwrap();
+        assert_error(server.anonymous.with_token(&old).user_info().await, 401, "TokenExpired");
+        let jwks = server.anonymous.jwks().await.unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    }
+}
+
+impl TestServer {
+    /// Sets a user's password as the tenant admin.
+    pub async fn set_password(&self, uid: &str, password: &str) {
+        self.admin
+            .change_user_password(uid, "", password)
+            .await
+            .unwrap();
+    }
+}
