@@ -1,12 +1,13 @@
 //! Per-request context: the request id, the log line, and Palette error bodies.
 //!
 //! This middleware replaces a generic trace layer on purpose: it logs the path but never the
-//! query string, because API keys may arrive there (`?ApiKey=…`).
+//! query string, because API keys may arrive there (`?ApiKey=…`), and for the routes that
+//! carry a token in the path (refresh, password links) it logs the route's template instead.
 
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -41,11 +42,15 @@ fn new_id() -> String {
 pub async fn request_context(mut request: Request, next: Next) -> Response {
     let id = incoming_id(&request).unwrap_or_else(new_id);
     request.extensions_mut().insert(RequestId(id.clone()));
+    let path = match request.extensions().get::<MatchedPath>() {
+        Some(route) if route.as_str().contains("{token}") => route.as_str().to_owned(),
+        _ => request.uri().path().to_owned(),
+    };
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %path,
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;

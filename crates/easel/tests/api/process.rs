@@ -14,13 +14,18 @@ struct Running {
     base: String,
     /// Everything the server has logged so far.
     log: std::sync::Arc<std::sync::Mutex<String>>,
+    /// The task reading the server's stderr; it ends at EOF, after the server exits.
+    reader: tokio::task::JoinHandle<()>,
 }
 
 /// Starts `easel serve` on port 0 and waits for the line that says where it listens.
+const OPS_PASSWORD: &str = "stable orbit cactus velvet";
+
 async fn spawn_serve(url: &str, log_filter: &str) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .args(["--tenant-name", "acme", "--admin-email", "ops@acme.test"])
+        .args(["--admin-password", OPS_PASSWORD])
         .env("EASEL_DATABASE_URL", url)
         .env("EASEL_LOG", log_filter)
         .stdout(Stdio::piped())
@@ -46,14 +51,19 @@ async fn spawn_serve(url: &str, log_filter: &str) -> Running {
     .expect("easel serve starts within a minute");
     // Keep reading stderr, so the child never blocks on a full pipe and the test can look.
     let sink = log.clone();
-    tokio::spawn(async move {
+    let reader = tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
             let mut log = sink.lock().unwrap();
             log.push_str(&line);
             log.push('\n');
         }
     });
-    Running { child, base, log }
+    Running {
+        child,
+        base,
+        log,
+        reader,
+    }
 }
 
 async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
@@ -67,6 +77,8 @@ async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
         .await
         .expect("easel stops within 30 s of SIGTERM")
         .unwrap();
+    // Every line the server wrote is in `log` once the reader has seen the end of stderr.
+    let _ = (&mut running.reader).await;
     let mut stdout = String::new();
     running
         .child
@@ -98,6 +110,10 @@ async fn first_start_prints_secrets_once_and_sigterm_exits_zero(backend: Backend
         .expect("the first start prints the admin's key")
         .to_owned();
     assert!(stdout.contains("password"));
+    assert!(
+        !stdout.contains(OPS_PASSWORD),
+        "a chosen password is not echoed"
+    );
 
     let second = spawn_serve(&db.url, "info").await;
     let info = http
@@ -126,8 +142,8 @@ async fn binary_on_postgres() {
     first_start_prints_secrets_once_and_sigterm_exits_zero(Backend::Postgres).await;
 }
 
-/// With logging at its most verbose, keys sent in headers, in query strings and returned by
-/// the create call never reach the log.
+/// With logging at its most verbose, no key (sent in a header, in a query string, or returned
+/// by the create call), no token, no password and no reset link reaches the log.
 async fn no_key_in_any_log_line(backend: Backend) {
     let db = TestDb::new(backend).await;
     let running = spawn_serve(&db.url, "trace").await;
@@ -165,11 +181,49 @@ async fn no_key_in_any_log_line(backend: Backend) {
         .send()
         .await
         .unwrap();
+    // Tokens: by key and by password, used, refreshed in the header and in the path.
+    let by_key = client.authenticate().await.unwrap().authorization;
+    let anonymous = easel_client::Client::new(&running.base);
+    let by_password = anonymous
+        .sign_in("ops@acme.test", "acme", OPS_PASSWORD)
+        .await
+        .unwrap()
+        .authorization;
+    let refreshed = anonymous
+        .with_token(&by_password)
+        .refresh()
+        .await
+        .unwrap()
+        .authorization;
+    let refreshed_in_path = anonymous
+        .refresh_in_path(&refreshed)
+        .await
+        .unwrap()
+        .authorization;
+    anonymous.with_token(&by_key).user_info().await.unwrap();
+    let _ = anonymous
+        .sign_in("ops@acme.test", "acme", "a wrong guess at it")
+        .await;
+    // Password flows (mail is off here, so the link only exists inside the server).
+    anonymous
+        .request_password_reset("ops@acme.test")
+        .await
+        .unwrap();
+    anonymous
+        .forgot_organization("ops@acme.test")
+        .await
+        .unwrap();
+    let _ = anonymous
+        .set_password_with_token("not-a-real-token-value", "reset", OPS_PASSWORD)
+        .await;
     let log = running.log.clone();
     let (status, _) = terminate(running).await;
     assert!(status.success());
     let log = log.lock().unwrap().clone();
-    assert!(log.lines().count() > 10, "trace logging was on: {log}");
+    assert!(
+        log.contains("/v1/auth/refresh"),
+        "trace logging was on: {log}"
+    );
     for secret in [&admin_key, &created.api_key] {
         assert!(!log.contains(secret.as_str()), "a key reached the log");
         // Not even its secret part without the prefix.
@@ -177,6 +231,18 @@ async fn no_key_in_any_log_line(backend: Backend) {
             !log.contains(&secret["easel_".len()..]),
             "a key reached the log"
         );
+    }
+    for token in [&by_key, &by_password, &refreshed, &refreshed_in_path] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!log.contains(signature), "a token reached the log");
+    }
+    for secret in [
+        OPS_PASSWORD,
+        "a wrong guess at it",
+        "not-a-real-token-value",
+        "#token=",
+    ] {
+        assert!(!log.contains(secret), "{secret:?} reached the log");
     }
 }
 
