@@ -496,4 +496,89 @@ impl Client {
         ))
         .await
     }
+
+    // ---- tenants (system scope) and sign-up ----
+
+    pub async fn list_tenants(&self, query: &proto::ListQuery) -> Result<proto::Tenants> {
+        self.call(self.request(Method::GET, "/v1/tenants").query(query))
+            .await
+    }
+
+    pub async fn create_tenant(&self, entity: &proto::TenantEntity) -> Result<proto::Uid> {
+        self.call(self.with_json(Method::POST, "/v1/tenants", entity))
+            .await
+    }
+
+    pub async fn get_tenant(&self, uid: &str) -> Result<proto::Tenant> {
+        self.call(self.request(Method::GET, &format!("/v1/tenants/{uid}")))
+            .await
+    }
+
+    pub async fn delete_tenant(&self, uid: &str) -> Result<()> {
+        self.call_empty(self.request(Method::DELETE, &format!("/v1/tenants/{uid}")))
+            .await
+    }
+
+    pub async fn set_tenant_active(&self, uid: &str, active: bool) -> Result<()> {
+        let body = proto::TenantActivate { is_active: active };
+        self.call_empty(self.with_json(
+            Method::PATCH,
+            &format!("/v1/tenants/{uid}/activate"),
+            &body,
+        ))
+        .await
+    }
+
+    pub async fn validate_tenant(&self, org_name: &str) -> Result<()> {
+        let body = proto::TenantBasicEntity {
+            email_id: String::new(),
+            org_name: org_name.into(),
+        };
+        self.call_empty(self.with_json(Method::POST, "/v1/tenants/validate", &body))
+            .await
+    }
+
+    pub async fn tenant_domains(&self, uid: &str) -> Result<proto::TenantDomains> {
+        self.call(self.request(Method::GET, &format!("/v1/tenants/{uid}/domains")))
+            .await
+    }
+
+    pub async fn set_tenant_domains(&self, uid: &str, domains: &[&str]) -> Result<()> {
+        let body = proto::TenantDomains {
+            domains: domains.iter().map(|d| d.to_string()).collect(),
+        };
+        self.call_empty(self.with_json(
+            Method::POST,
+            &format!("/v1/tenants/{uid}/domains"),
+            &body,
+        ))
+        .await
+    }
+
+    pub async fn sign_up(&self, signup: &proto::TenantSignUp) -> Result<()> {
+        self.call_empty(self.with_json(Method::POST, "/v1/tenants/signup", signup))
+            .await
+    }
+
+    pub async fn activate_sign_up(&self, token: &str) -> Result<()> {
+        self.call_empty(
+            self.request(Method::POST, &format!("/v1/tenants/signup/{token}/activate"))
+                .header("Content-Type", "application/json"),
+        )
+        .await
+    }
+
+    pub async fn operators(&self) -> Result<proto::Operators> {
+        self.call(self.request(Method::GET, "/v1/system/operators"))
+            .await
+    }
+
+    pub async fn set_operator(&self, user_uid: &str, grant: bool) -> Result<()> {
+        let method = if grant { Method::PUT } else { Method::DELETE };
+        self.call_empty(
+            self.request(method, &format!("/v1/system/operators/{user_uid}"))
+                .header("Content-Type", "application/json"),
+        )
+        .await
+    }
 }

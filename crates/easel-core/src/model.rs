@@ -49,6 +49,8 @@ pub struct User {
     pub first_name: String,
     pub last_name: String,
     pub is_active: bool,
+    /// An operator of the deployment: works at system scope, above tenants.
+    pub is_operator: bool,
     /// argon2id in PHC format; `None` until the user has set a password.
     pub password_hash: Option<String>,
     pub roles: Vec<Role>,
@@ -230,6 +232,26 @@ impl PasswordPurpose {
             PasswordPurpose::Activate => "activate",
         }
     }
+}
+
+/// A self-service sign-up waiting for its mailed link to be followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signup {
+    pub hash: [u8; 32],
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub org_name: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Which tenants a list asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantFilter {
+    /// Exact, lower-case.
+    pub name: Option<String>,
+    pub is_active: Option<bool>,
 }
 
 /// A single-use password token, kept as the SHA-256 of the token.

@@ -162,6 +162,56 @@ impl TenantName {
     }
 }
 
+/// Names no organisation may take: they are (or may become) paths and host names of the
+/// service itself, or would mislead people about who runs an organisation.
+const RESERVED_TENANT_NAMES: &[&str] = &[
+    "admin", "administrator", "api", "app", "apps", "assets", "auth", "billing", "console",
+    "default", "docs", "help", "login", "logout", "mail", "operator", "operators", "root",
+    "security", "signup", "static", "status", "support", "system", "tenant", "tenants", "www",
+];
+
+impl TenantName {
+    /// A name for a new organisation: valid and not reserved.
+    pub fn parse_new(raw: &str) -> Result<TenantName> {
+        let name = TenantName::parse(raw)?;
+        if RESERVED_TENANT_NAMES.contains(&name.0.as_str()) {
+            return Err(Error::invalid(format!(
+                "the organisation name {:?} is reserved",
+                name.0
+            )));
+        }
+        Ok(name)
+    }
+}
+
+/// A DNS name that belongs to a tenant: a host name its people reach Easel at, and the
+/// domain of their email addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainName(String);
+
+impl DomainName {
+    pub fn parse(raw: &str) -> Result<DomainName> {
+        let s = raw.trim().trim_end_matches('.').to_lowercase();
+        let label_ok = |l: &str| {
+            (1..=63).contains(&l.len())
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        let labels: Vec<&str> = s.split('.').collect();
+        if s.len() > 253 || labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) {
+            return Err(Error::invalid(format!(
+                "{raw:?} is not a domain name (such as login.example.com)"
+            )));
+        }
+        Ok(DomainName(s))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +273,27 @@ mod tests {
     #[case(&"d".repeat(1025), false)]
     fn descriptions(#[case] raw: &str, #[case] ok: bool) {
         assert_eq!(Description::parse(raw).is_ok(), ok, "{raw:?}");
+    }
+
+    #[rstest]
+    #[case("acme", true)]
+    #[case("admin", false)]
+    #[case("API", false)]
+    #[case("www", false)]
+    #[case("system", false)]
+    fn new_tenant_names(#[case] raw: &str, #[case] ok: bool) {
+        assert_eq!(TenantName::parse_new(raw).is_ok(), ok, "{raw:?}");
+    }
+
+    #[rstest]
+    #[case("login.acme.com", true)]
+    #[case("ACME.example.", true)]
+    #[case("acme", false)]
+    #[case("-bad.com", false)]
+    #[case("under_score.com", false)]
+    #[case("a..b.com", false)]
+    #[case("", false)]
+    fn domains(#[case] raw: &str, #[case] ok: bool) {
+        assert_eq!(DomainName::parse(raw).is_ok(), ok, "{raw:?}");
     }
 }

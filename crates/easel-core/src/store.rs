@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
     ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, PasswordPurpose, PasswordToken,
-    Session, SessionAuth, SigningKeyRecord, Tenant, User, Window,
+    Session, SessionAuth, SigningKeyRecord, Signup, Tenant, TenantFilter, User, Window,
 };
 
 #[async_trait]
@@ -108,6 +108,43 @@ pub trait Store: Send + Sync + 'static {
         purpose: PasswordPurpose,
         user: &User,
         audit: &AuditEntry,
+    ) -> Result<()>;
+
+    // ---- system scope ----
+
+    async fn list_tenants(&self, filter: &TenantFilter, window: &Window) -> Result<Listed<Tenant>>;
+    /// Deletes a tenant and everything in it, in one transaction. Audit rows stay.
+    async fn delete_tenant(&self, uid: &Uid, audit: &AuditEntry) -> Result<()>;
+    /// A user of any tenant, with the tenant (for operators).
+    async fn user_anywhere(&self, uid: &Uid) -> Result<Option<(User, Tenant)>>;
+    async fn operators(&self) -> Result<Vec<(User, Tenant)>>;
+    /// Grants or withdraws operator rights; refuses to leave no active operator
+    /// (`LastOperator`).
+    async fn set_operator(&self, user: &User, is_operator: bool, audit: &AuditEntry)
+        -> Result<()>;
+
+    async fn tenant_domains(&self, tenant: &Uid) -> Result<Vec<String>>;
+    /// Replaces the tenant's domains. `Conflict` (`DomainTaken`) if another tenant has one.
+    async fn set_tenant_domains(
+        &self,
+        tenant: &Uid,
+        domains: &[String],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    async fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>>;
+
+    async fn insert_signup(&self, signup: &Signup) -> Result<()>;
+    async fn signup(&self, hash: &[u8; 32]) -> Result<Option<Signup>>;
+    /// Completes a sign-up in one transaction: uses up the sign-up (`NotFound` if it is gone
+    /// or expired at `tenant.created_at`), creates the tenant and its admin, and stores the
+    /// admin's password token.
+    async fn complete_signup(
+        &self,
+        hash: &[u8; 32],
+        tenant: &Tenant,
+        admin: &User,
+        password_token: &PasswordToken,
+        audit: &[AuditEntry],
     ) -> Result<()>;
 
     /// The tenant's newest audit rows, newest first.

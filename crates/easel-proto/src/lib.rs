@@ -13,10 +13,12 @@
 pub mod apikey;
 pub mod auth;
 pub mod common;
+pub mod tenant;
 pub mod time;
 pub mod user;
 
 pub use apikey::*;
 pub use auth::*;
 pub use common::*;
+pub use tenant::*;
 pub use user::*;

@@ -196,15 +196,26 @@ async fn organizations(
     }))
 }
 
-/// Public: how to sign in to an organisation.
+/// Public: how to sign in to an organisation. Without `orgName`, the organisation whose domain
+/// the request came to (its custom sign-in URL).
 async fn organization(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<proto::OrgQuery>,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Json<proto::LoginResponse>> {
-    if query.org_name.trim().is_empty() {
-        return Err(ApiError::invalid("orgName is required"));
-    }
-    let tenant = state.easel.organization(&query.org_name).await?;
+    let tenant = if query.org_name.trim().is_empty() {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        state
+            .easel
+            .tenant_for_host(host)
+            .await?
+            .ok_or_else(|| ApiError::invalid("orgName is required"))?
+    } else {
+        state.easel.organization(&query.org_name).await?
+    };
     Ok(Json(proto::LoginResponse {
         app_env: "self-hosted".into(),
         auth_type: "password".into(),

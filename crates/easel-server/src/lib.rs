@@ -14,6 +14,7 @@ pub mod context;
 pub mod error;
 pub mod json;
 pub mod routes;
+pub mod tenant_routes;
 pub mod views;
 
 use std::future::Future;
@@ -52,6 +53,7 @@ impl Default for HttpLimits {
 pub fn app(state: AppState, limits: &HttpLimits) -> Router {
     routes::router()
         .merge(auth_routes::router())
+        .merge(tenant_routes::router())
         .merge(console::router())
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))

@@ -39,7 +39,7 @@ macro_rules! sql_store {
             use ::easel_core::model::{
                 from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth,
                 Listed, PasswordPurpose, PasswordToken, Session, SessionAuth, SigningKeyRecord,
-                Tenant, User, Window,
+                Signup, Tenant, TenantFilter, User, Window,
             };
             use ::easel_core::{Error, Result, Uid};
             use ::sqlx::Row as _;
@@ -55,6 +55,7 @@ macro_rules! sql_store {
                 "u.uid AS u_uid, u.tenant_uid AS u_tenant_uid, u.email AS u_email, ",
                 "u.first_name AS u_first_name, u.last_name AS u_last_name, ",
                 "u.is_active AS u_is_active, u.password_hash AS u_password_hash, ",
+                "u.is_operator AS u_is_operator, ",
                 "u.created_at AS u_created_at, u.updated_at AS u_updated_at, ",
                 "(SELECT ", $agg, " FROM user_roles r WHERE r.user_uid = u.uid) AS u_roles"
             );
@@ -104,6 +105,7 @@ macro_rules! sql_store {
                     first_name: row.try_get("u_first_name").map_err($map_err)?,
                     last_name: row.try_get("u_last_name").map_err($map_err)?,
                     is_active: row.try_get("u_is_active").map_err($map_err)?,
+                    is_operator: row.try_get("u_is_operator").map_err($map_err)?,
                     password_hash: row.try_get("u_password_hash").map_err($map_err)?,
                     roles,
                     created_at: from_millis(row.try_get("u_created_at").map_err($map_err)?),
@@ -217,8 +219,8 @@ macro_rules! sql_store {
             async fn insert_user_row(tx: &mut Tx<'_>, u: &User) -> Result<()> {
                 ::sqlx::query(
                     "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
-                     is_active, password_hash, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     is_active, password_hash, created_at, updated_at, is_operator) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(u.uid.as_str())
                 .bind(u.tenant_uid.as_str())
@@ -229,6 +231,7 @@ macro_rules! sql_store {
                 .bind(u.password_hash.as_deref())
                 .bind(to_millis(u.created_at))
                 .bind(to_millis(u.updated_at))
+                .bind(u.is_operator)
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| {
@@ -310,6 +313,48 @@ macro_rules! sql_store {
                     is_revoked: row.try_get("s_is_revoked").map_err($map_err)?,
                     created_at: from_millis(row.try_get("s_created_at").map_err($map_err)?),
                 })
+            }
+
+            /// The deployment keeps an active operator, whatever changes.
+            async fn ensure_an_operator_remains(tx: &mut Tx<'_>) -> Result<()> {
+                let operators: i64 = ::sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users u JOIN tenants t ON t.uid = u.tenant_uid \
+                     WHERE u.is_operator = $1 AND u.is_active = $1 AND t.is_active = $1",
+                )
+                .bind(true)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                if operators == 0 {
+                    return Err(Error::conflict(
+                        "LastOperator",
+                        "this would leave the deployment without an active operator",
+                    ));
+                }
+                Ok(())
+            }
+
+            async fn insert_password_token_row(tx: &mut Tx<'_>, token: &PasswordToken) -> Result<()> {
+                ::sqlx::query("DELETE FROM password_tokens WHERE user_uid = $1 AND purpose = $2")
+                    .bind(token.user_uid.as_str())
+                    .bind(token.purpose.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($map_err)?;
+                ::sqlx::query(
+                    "INSERT INTO password_tokens (token_hash, tenant_uid, user_uid, purpose, \
+                     expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&token.hash[..])
+                .bind(token.tenant_uid.as_str())
+                .bind(token.user_uid.as_str())
+                .bind(token.purpose.as_str())
+                .bind(to_millis(token.expires_at))
+                .bind(to_millis(token.created_at))
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                Ok(())
             }
 
             /// The invariant that no change may break: a tenant keeps an active Tenant Admin.
@@ -868,25 +913,7 @@ macro_rules! sql_store {
 
                 async fn insert_password_token(&self, token: &PasswordToken) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    ::sqlx::query("DELETE FROM password_tokens WHERE user_uid = $1 AND purpose = $2")
-                        .bind(token.user_uid.as_str())
-                        .bind(token.purpose.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($map_err)?;
-                    ::sqlx::query(
-                        "INSERT INTO password_tokens (token_hash, tenant_uid, user_uid, purpose, \
-                         expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                    )
-                    .bind(&token.hash[..])
-                    .bind(token.tenant_uid.as_str())
-                    .bind(token.user_uid.as_str())
-                    .bind(token.purpose.as_str())
-                    .bind(to_millis(token.expires_at))
-                    .bind(to_millis(token.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($map_err)?;
+                    insert_password_token_row(&mut tx, token).await?;
                     tx.commit().await.map_err($map_err)
                 }
 
@@ -952,6 +979,271 @@ macro_rules! sql_store {
                     }
                     write_password(&mut tx, user).await?;
                     insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn list_tenants(
+                    &self,
+                    filter: &TenantFilter,
+                    window: &Window,
+                ) -> Result<Listed<Tenant>> {
+                    enum Param<'a> {
+                        Text(&'a str),
+                        Flag(bool),
+                    }
+                    let mut conditions: Vec<String> = Vec::new();
+                    let mut params: Vec<Param<'_>> = Vec::new();
+                    if let Some(name) = &filter.name {
+                        params.push(Param::Text(name));
+                        conditions.push(format!("t.name = ${}", params.len()));
+                    }
+                    if let Some(active) = filter.is_active {
+                        params.push(Param::Flag(active));
+                        conditions.push(format!("t.is_active = ${}", params.len()));
+                    }
+                    let count_where = if conditions.is_empty() {
+                        String::new()
+                    } else {
+                        format!("WHERE {}", conditions.join(" AND "))
+                    };
+                    let count_params = params.len();
+                    let mut offset = window.offset;
+                    if let Some(after) = &window.after {
+                        params.push(Param::Text(after.as_str()));
+                        conditions.push(format!("t.uid > ${}", params.len()));
+                        offset = 0;
+                    }
+                    let page_where = if conditions.is_empty() {
+                        String::new()
+                    } else {
+                        format!("WHERE {}", conditions.join(" AND "))
+                    };
+                    let sql = format!(
+                        "SELECT {TENANT_COLUMNS} FROM tenants t {page_where} ORDER BY t.uid \
+                         LIMIT {} OFFSET {offset}",
+                        window.limit + 1
+                    );
+                    let mut query = ::sqlx::query(&sql);
+                    for p in &params {
+                        query = match p {
+                            Param::Text(t) => query.bind(*t),
+                            Param::Flag(f) => query.bind(*f),
+                        };
+                    }
+                    let rows = query.fetch_all(&self.reader).await.map_err($map_err)?;
+                    let count_sql = format!("SELECT COUNT(*) FROM tenants t {count_where}");
+                    let mut count = ::sqlx::query_scalar::<_, i64>(&count_sql);
+                    for p in &params[..count_params] {
+                        count = match p {
+                            Param::Text(t) => count.bind(*t),
+                            Param::Flag(f) => count.bind(*f),
+                        };
+                    }
+                    let total = count.fetch_one(&self.reader).await.map_err($map_err)?;
+                    Ok(Listed {
+                        rows: rows.iter().map(tenant_from).collect::<Result<_>>()?,
+                        total,
+                    })
+                }
+
+                async fn delete_tenant(&self, uid: &Uid, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let deleted = ::sqlx::query("DELETE FROM tenants WHERE uid = $1")
+                        .bind(uid.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?
+                        .rows_affected();
+                    if deleted == 0 {
+                        return Err(Error::NotFound { kind: "tenant" });
+                    }
+                    ensure_an_operator_remains(&mut tx).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn user_anywhere(&self, uid: &Uid) -> Result<Option<(User, Tenant)>> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS}, {TENANT_COLUMNS} FROM users u \
+                         JOIN tenants t ON t.uid = u.tenant_uid WHERE u.uid = $1"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(uid.as_str())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .map(|row| Ok((user_from(&row)?, tenant_from(&row)?)))
+                        .transpose()
+                }
+
+                async fn operators(&self) -> Result<Vec<(User, Tenant)>> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS}, {TENANT_COLUMNS} FROM users u \
+                         JOIN tenants t ON t.uid = u.tenant_uid WHERE u.is_operator = $1 \
+                         ORDER BY u.uid"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(true)
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .iter()
+                        .map(|row| Ok((user_from(row)?, tenant_from(row)?)))
+                        .collect()
+                }
+
+                async fn set_operator(
+                    &self,
+                    user: &User,
+                    is_operator: bool,
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let updated = ::sqlx::query(
+                        "UPDATE users SET is_operator = $2, updated_at = $3 WHERE uid = $1",
+                    )
+                    .bind(user.uid.as_str())
+                    .bind(is_operator)
+                    .bind(to_millis(audit.at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "user" });
+                    }
+                    ensure_an_operator_remains(&mut tx).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn tenant_domains(&self, tenant: &Uid) -> Result<Vec<String>> {
+                    ::sqlx::query_scalar(
+                        "SELECT domain FROM tenant_domains WHERE tenant_uid = $1 ORDER BY domain",
+                    )
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)
+                }
+
+                async fn set_tenant_domains(
+                    &self,
+                    tenant: &Uid,
+                    domains: &[String],
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    ::sqlx::query("DELETE FROM tenant_domains WHERE tenant_uid = $1")
+                        .bind(tenant.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
+                    for domain in domains {
+                        ::sqlx::query(
+                            "INSERT INTO tenant_domains (domain, tenant_uid, created_at, \
+                             updated_at) VALUES ($1, $2, $3, $3)",
+                        )
+                        .bind(domain)
+                        .bind(tenant.as_str())
+                        .bind(to_millis(audit.at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| {
+                            unique_or(
+                                e,
+                                "DomainTaken",
+                                "one of these domains belongs to another organisation",
+                            )
+                        })?;
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn tenant_by_domain(&self, domain: &str) -> Result<Option<Tenant>> {
+                    let sql = format!(
+                        "SELECT {TENANT_COLUMNS} FROM tenant_domains d \
+                         JOIN tenants t ON t.uid = d.tenant_uid WHERE d.domain = $1"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(domain)
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(tenant_from)
+                        .transpose()
+                }
+
+                async fn insert_signup(&self, s: &Signup) -> Result<()> {
+                    ::sqlx::query(
+                        "INSERT INTO signups (token_hash, email, first_name, last_name, org_name, \
+                         expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                    )
+                    .bind(&s.hash[..])
+                    .bind(&s.email)
+                    .bind(&s.first_name)
+                    .bind(&s.last_name)
+                    .bind(&s.org_name)
+                    .bind(to_millis(s.expires_at))
+                    .bind(to_millis(s.created_at))
+                    .execute(&self.writer)
+                    .await
+                    .map_err($map_err)?;
+                    Ok(())
+                }
+
+                async fn signup(&self, hash: &[u8; 32]) -> Result<Option<Signup>> {
+                    let Some(row) = ::sqlx::query(
+                        "SELECT email, first_name, last_name, org_name, expires_at, created_at \
+                         FROM signups WHERE token_hash = $1",
+                    )
+                    .bind(&hash[..])
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some(Signup {
+                        hash: *hash,
+                        email: row.try_get("email").map_err($map_err)?,
+                        first_name: row.try_get("first_name").map_err($map_err)?,
+                        last_name: row.try_get("last_name").map_err($map_err)?,
+                        org_name: row.try_get("org_name").map_err($map_err)?,
+                        expires_at: from_millis(row.try_get("expires_at").map_err($map_err)?),
+                        created_at: from_millis(row.try_get("created_at").map_err($map_err)?),
+                    }))
+                }
+
+                async fn complete_signup(
+                    &self,
+                    hash: &[u8; 32],
+                    tenant: &Tenant,
+                    admin: &User,
+                    password_token: &PasswordToken,
+                    audit: &[AuditEntry],
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let used = ::sqlx::query(
+                        "DELETE FROM signups WHERE token_hash = $1 AND expires_at > $2",
+                    )
+                    .bind(&hash[..])
+                    .bind(to_millis(tenant.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?
+                    .rows_affected();
+                    if used == 0 {
+                        return Err(Error::NotFound { kind: "sign-up" });
+                    }
+                    insert_tenant(&mut tx, tenant).await?;
+                    insert_user_row(&mut tx, admin).await?;
+                    insert_password_token_row(&mut tx, password_token).await?;
+                    for entry in audit {
+                        insert_audit(&mut tx, entry).await?;
+                    }
                     tx.commit().await.map_err($map_err)
                 }
 

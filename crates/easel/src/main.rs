@@ -87,6 +87,9 @@ struct ServeArgs {
     /// Absolute lifetime of a sign-in session, in hours (refreshes never go past it).
     #[arg(long, env = "EASEL_SESSION_LIFETIME_HOURS", default_value_t = 24)]
     session_lifetime_hours: i64,
+    /// Let people sign up for a new organisation themselves (needs --smtp-url to be useful).
+    #[arg(long, env = "EASEL_ALLOW_SIGNUP")]
+    allow_signup: bool,
     /// Mark the token cookie `Secure` (set this when clients reach Easel over TLS).
     #[arg(long, env = "EASEL_SECURE_COOKIES")]
     secure_cookies: bool,
@@ -261,6 +264,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             key_prefix: args.key_prefix,
             public_url,
             session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
+            allow_signup: args.allow_signup,
             ..EaselConfig::default()
         },
         mailer,

@@ -2,12 +2,14 @@
 //! permission, validates input into newtypes, and makes one store call with its audit row.
 
 mod sessions;
+mod tenants;
 
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
 pub use sessions::{IssuedToken, PasswordPolicySettings};
+pub use tenants::NewTenant;
 
 use crate::access::{Caller, Permission, Role};
 use crate::apikey::KeyFormat;
@@ -42,6 +44,8 @@ pub struct EaselConfig {
     pub failures_per_account: u32,
     pub failures_per_address: u32,
     pub throttle_window: Duration,
+    /// Whether people may sign up for a new organisation themselves.
+    pub allow_signup: bool,
 }
 
 impl Default for EaselConfig {
@@ -55,6 +59,7 @@ impl Default for EaselConfig {
             failures_per_account: 5,
             failures_per_address: 50,
             throttle_window: Duration::minutes(15),
+            allow_signup: false,
         }
     }
 }
@@ -133,6 +138,7 @@ pub struct Easel {
     signing_keys: RwLock<(Vec<SigningKeyRecord>, DateTime<Utc>)>,
     account_throttle: Throttle,
     address_throttle: Throttle,
+    signup_throttle: Throttle,
     /// A hash to verify against when an email has no account, so that the answer takes as
     /// long as for a wrong password.
     dummy_hash: String,
@@ -175,6 +181,13 @@ impl Easel {
         Ok(Easel {
             account_throttle: throttle(config.failures_per_account),
             address_throttle: throttle(config.failures_per_address),
+            signup_throttle: Throttle::new(
+                ThrottlePolicy {
+                    limit: 10,
+                    window: Duration::hours(1),
+                },
+                100_000,
+            ),
             store,
             clock,
             rng,
@@ -296,6 +309,7 @@ impl Easel {
             first_name: "Easel".into(),
             last_name: "Admin".into(),
             is_active: true,
+            is_operator: true,
             password_hash: Some(self.hash_password(password.clone()).await?),
             roles: vec![Role::TenantAdmin],
             created_at: now,
@@ -398,6 +412,7 @@ impl Easel {
             first_name: first.into_inner(),
             last_name: last.into_inner(),
             is_active: true,
+            is_operator: false,
             password_hash: None,
             roles,
             created_at: now,
@@ -813,8 +828,8 @@ impl Easel {
 
     // ---- tenants ---------------------------------------------------------------------------
 
-    /// Creates a tenant and its first Tenant Admin (who has no password yet). Operator-only:
-    /// there is no HTTP route to it until system scope exists.
+    /// Creates a tenant and its first Tenant Admin (who has no password yet, and is mailed
+    /// an activation link), as the system itself (the operator CLI and the tests).
     pub async fn create_tenant(
         &self,
         name: &str,
@@ -822,7 +837,19 @@ impl Easel {
         admin_first_name: &str,
         admin_last_name: &str,
     ) -> Result<(Tenant, User)> {
-        let name = TenantName::parse(name)?.into_inner();
+        self.create_tenant_by(None, name, admin_email, admin_first_name, admin_last_name)
+            .await
+    }
+
+    async fn create_tenant_by(
+        &self,
+        actor: Option<&Uid>,
+        name: &str,
+        admin_email: &str,
+        admin_first_name: &str,
+        admin_last_name: &str,
+    ) -> Result<(Tenant, User)> {
+        let name = TenantName::parse_new(name)?.into_inner();
         let email = Email::parse(admin_email)?.into_inner();
         let first = PersonName::parse("firstName", admin_first_name)?.into_inner();
         let last = PersonName::parse("lastName", admin_last_name)?.into_inner();
@@ -844,14 +871,15 @@ impl Easel {
             first_name: first,
             last_name: last,
             is_active: true,
+            is_operator: false,
             password_hash: None,
             roles: vec![Role::TenantAdmin],
             created_at: now,
             updated_at: now,
         };
         let audit = [
-            self.audit(&tenant.uid, None, "tenant.create", &tenant.uid, ""),
-            self.audit(&tenant.uid, None, "user.create", &admin.uid, ""),
+            self.audit(&tenant.uid, actor, "tenant.create", &tenant.uid, ""),
+            self.audit(&tenant.uid, actor, "user.create", &admin.uid, ""),
         ];
         self.store.insert_tenant(&tenant, &admin, &audit).await?;
         self.send_activation(&tenant, &admin).await?;

@@ -285,7 +285,7 @@ impl Easel {
 
     // ---- password sign-in ------------------------------------------------------------------
 
-    fn throttled(&self, keys: &[(&crate::throttle::Throttle, String)]) -> Result<()> {
+    pub(super) fn throttled(&self, keys: &[(&crate::throttle::Throttle, String)]) -> Result<()> {
         let now = self.now();
         for (throttle, key) in keys {
             if let Err(wait) = throttle.check(key, now) {

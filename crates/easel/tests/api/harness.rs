@@ -139,19 +139,26 @@ pub fn test_epoch() -> chrono::DateTime<Utc> {
 }
 
 pub async fn start(backend: Backend) -> TestServer {
-    start_with(backend, None).await
+    start_with(backend, None, false).await
 }
 
 /// A server whose mail goes to a real SMTP server on loopback (`server.mail`).
 pub async fn start_with_mail(backend: Backend) -> TestServer {
     let sink = MailSink::start().await;
-    start_with(backend, Some(sink)).await
+    start_with(backend, Some(sink), false).await
 }
 
-async fn start_with(backend: Backend, mail: Option<MailSink>) -> TestServer {
+/// As `start_with_mail`, with self-service sign-up open.
+pub async fn start_with_signup(backend: Backend) -> TestServer {
+    let sink = MailSink::start().await;
+    start_with(backend, Some(sink), true).await
+}
+
+async fn start_with(backend: Backend, mail: Option<MailSink>, allow_signup: bool) -> TestServer {
     let db = TestDb::new(backend).await;
     let clock = Arc::new(ManualClock::new(test_epoch()));
-    let (mut server, bootstrap) = launch_with(backend, db, clock, mail.as_ref()).await;
+    let (mut server, bootstrap) =
+        launch_with(backend, db, clock, mail.as_ref(), allow_signup).await;
     server.mail = mail;
     let key = bootstrap.expect("a fresh database is bootstrapped");
     server.with_admin_key(key).await
@@ -163,7 +170,7 @@ pub async fn launch(
     db: TestDb,
     clock: Arc<ManualClock>,
 ) -> (TestServer, Option<String>) {
-    launch_with(backend, db, clock, None).await
+    launch_with(backend, db, clock, None, false).await
 }
 
 async fn launch_with(
@@ -171,6 +178,7 @@ async fn launch_with(
     db: TestDb,
     clock: Arc<ManualClock>,
     mail: Option<&MailSink>,
+    allow_signup: bool,
 ) -> (TestServer, Option<String>) {
     let store = open_store(&db.url).await.expect("opening the test store");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
@@ -184,6 +192,7 @@ async fn launch_with(
         ..ServeOptions::default()
     };
     options.easel.public_url = format!("http://{address}");
+    options.easel.allow_signup = allow_signup;
     if let Some(sink) = mail {
         let mailer = easel::mail::SmtpMailer::new(&sink.url(), "Easel <noreply@easel.test>")
             .expect("an SMTP mailer");

@@ -15,5 +15,6 @@ mod lists;
 mod mail;
 mod process;
 mod signin;
+mod tenants;
 mod tokens;
 mod users;
