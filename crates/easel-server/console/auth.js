@@ -2,9 +2,13 @@
 "use strict";
 
 async function call(method, path, body) {
+  // X-Easel-Console lets the API accept the HttpOnly token cookie: a cross-site page could
+  // make the browser send the cookie, but not this header.
+  const headers = { "X-Easel-Console": "1" };
+  if (body) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,
-    headers: body ? { "Content-Type": "application/json" } : {},
+    headers,
     body: body ? JSON.stringify(body) : undefined,
     credentials: "same-origin",
   });
@@ -34,9 +38,20 @@ document.addEventListener("DOMContentLoaded", () => {
   const org = new URLSearchParams(location.search).get("org");
   if (org && document.getElementById("org")) document.getElementById("org").value = org;
 
+  const params = new URLSearchParams(location.search);
+  const orgInput = document.getElementById("org");
+  if (orgInput && !orgInput.value) {
+    // On an organisation's own host name, the server knows which one it is.
+    call("GET", "/v1/auth/org").then((r) => {
+      if (r.status === 200 && !orgInput.value) orgInput.value = r.json.orgName;
+    });
+  }
+
   on("login", async (form) => {
     const r = await call("POST", "/v1/auth/authenticate?setCookie=true", fields(form));
-    if (r.status === 200) say("login-result", "Signed in.");
+    const next = params.get("next") || "";
+    if (r.status === 200 && next.startsWith("/console/")) location.assign(next);
+    else if (r.status === 200) say("login-result", "Signed in.");
     else if (r.json && r.json.code === "OrganizationRequired")
       say("login-result", "Choose an organisation: " + r.json.details.organizations.join(", "));
     else say("login-result", (r.json && r.json.message) || "Sign-in failed.");
@@ -50,6 +65,46 @@ document.addEventListener("DOMContentLoaded", () => {
     await call("POST", "/v1/auth/user/password/reset", fields(form));
     say("mail-result", "If this address has accounts, a message is on its way.");
   });
+  // ---- sign-up ----
+  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+  if (document.getElementById("signup") && token) {
+    document.getElementById("signup").hidden = true;
+    call("POST", "/v1/tenants/signup/" + encodeURIComponent(token) + "/activate").then((r) => {
+      if (r.status === 204) document.getElementById("signup-password").hidden = false;
+      else say("signup-result", (r.json && r.json.message) || "That link did not work.");
+    });
+  }
+  on("signup", async (form) => {
+    const r = await call("POST", "/v1/tenants/signup", fields(form));
+    if (r.status === 204) say("signup-result", "Check your mail: the link in it creates your organisation.");
+    else say("signup-result", (r.json && r.json.message) || "Sign-up failed.");
+  });
+  on("signup-password", async (form) => {
+    const r = await call("PATCH", "/v1/auth/password/" + encodeURIComponent(token) + "/activate", fields(form));
+    if (r.status === 204) say("signup-password-result", "Your password is set. You can sign in now.");
+    else say("signup-password-result", (r.json && r.json.message) || "That did not work.");
+  });
+
+  // ---- operators: tenants ----
+  if (document.getElementById("tenants")) loadTenants();
+  on("tenant-create", async (form) => {
+    const f = fields(form);
+    const r = await call("POST", "/v1/tenants", {
+      metadata: { name: f.orgName },
+      spec: { orgName: f.orgName, emailId: f.emailId, firstName: f.firstName, lastName: f.lastName },
+    });
+    if (r.status === 201) {
+      say("tenant-create-result", "Created " + f.orgName + "; its admin has been mailed an activation link.");
+      form.reset();
+      loadTenants();
+    } else say("tenant-create-result", (r.json && r.json.message) || "Creating the tenant failed.");
+  });
+  const signOut = document.getElementById("sign-out");
+  if (signOut) signOut.addEventListener("click", async () => {
+    await call("POST", "/v1/auth/logout");
+    location.assign("/console/login");
+  });
+
   on("set-password", async (form) => {
     // The token is in the fragment, which the browser never sends to a server.
     const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
@@ -59,3 +114,53 @@ document.addEventListener("DOMContentLoaded", () => {
     else say("password-result", (r.json && r.json.message) || "That did not work.");
   });
 });
+
+async function loadTenants() {
+  const r = await call("GET", "/v1/tenants?limit=50");
+  if (r.status === 401) {
+    location.assign("/console/login?next=" + encodeURIComponent("/console/tenants"));
+    return;
+  }
+  if (r.status !== 200) {
+    say("tenants-result", (r.json && r.json.message) || "Could not list tenants.");
+    return;
+  }
+  const body = document.querySelector("#tenants tbody");
+  body.replaceChildren();
+  for (const tenant of r.json.items) {
+    const row = document.createElement("tr");
+    row.dataset.org = tenant.spec.orgName;
+    const cell = (text, cls) => {
+      const td = document.createElement("td");
+      td.textContent = text;
+      if (cls) td.className = cls;
+      row.appendChild(td);
+    };
+    cell(tenant.spec.orgName);
+    cell(tenant.status.isActive ? "active" : "disabled", tenant.status.isActive ? "" : "inactive");
+    cell(tenant.metadata.creationTimestamp.slice(0, 10));
+    const actions = document.createElement("td");
+    const button = (label, handler) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label;
+      b.addEventListener("click", async () => {
+        const result = await handler();
+        if (result.status >= 400) say("tenants-result", (result.json && result.json.message) || "That did not work.");
+        else say("tenants-result", label + ": " + tenant.spec.orgName);
+        loadTenants();
+      });
+      actions.appendChild(b);
+    };
+    const uid = encodeURIComponent(tenant.metadata.uid);
+    button(tenant.status.isActive ? "Disable" : "Enable", () =>
+      call("PATCH", "/v1/tenants/" + uid + "/activate", { isActive: !tenant.status.isActive }));
+    button("Delete", () =>
+      confirm("Delete " + tenant.spec.orgName + " and everything in it?")
+        ? call("DELETE", "/v1/tenants/" + uid)
+        : Promise.resolve({ status: 0 }));
+    row.appendChild(actions);
+    body.appendChild(row);
+  }
+  say("tenants-result", r.json.listmeta.count + " tenant(s)");
+}

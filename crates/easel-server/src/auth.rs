@@ -1,6 +1,10 @@
 //! Who is calling: the `ApiKey` header (any letter case, as Go clients send `Apikey`), an
 //! authorisation token in the `Authorization` header (raw, as Palette clients send it, or as
-//! `Bearer <token>`), or the `ApiKey` query parameter (any letter case), in that order.
+//! `Bearer <token>`), or the `ApiKey` query parameter (any letter case), in that order; and,
+//! for the console only, the token cookie, when the request also carries the
+//! `X-Easel-Console` header. A cross-site page can make a browser send the cookie but not a
+//! custom header (that needs a CORS preflight, which Easel never grants), so the cookie alone
+//! never authorises anything.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -39,6 +43,23 @@ pub fn presented_key(parts: &Parts) -> Option<String> {
     query_key(parts)
 }
 
+/// The header the console's own script sends with every call.
+pub const CONSOLE_HEADER: &str = "x-easel-console";
+
+fn console_cookie(parts: &Parts) -> Option<String> {
+    parts.headers.get(CONSOLE_HEADER)?;
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == "Authorization").then(|| value.to_owned())
+        })
+}
+
 fn query_key(parts: &Parts) -> Option<String> {
     let query = parts.uri.query()?;
     form_urlencoded::parse(query.as_bytes())
@@ -56,6 +77,8 @@ impl FromRequestParts<AppState> for Authenticated {
             Credential::Token(token)
         } else if let Some(key) = query_key(parts) {
             Credential::ApiKey(key)
+        } else if let Some(token) = console_cookie(parts) {
+            Credential::Token(token)
         } else {
             return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing)));
         };

@@ -1,4 +1,4 @@
-//! The console's sign-in and password pages: static HTML, one stylesheet, one script, no
+//! The console's pages (sign-in, password links, sign-up, the operators' tenant list): static HTML, one stylesheet, one script, no
 //! build step. Pages are served with a strict Content-Security-Policy (no inline script, no
 //! third-party origin) and never cached, so a password form is never stale.
 
@@ -42,6 +42,14 @@ async fn password() -> Response {
     )
 }
 
+async fn signup() -> Response {
+    asset("text/html; charset=utf-8", include_str!("../console/signup.html"))
+}
+
+async fn tenants() -> Response {
+    asset("text/html; charset=utf-8", include_str!("../console/tenants.html"))
+}
+
 async fn script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
@@ -61,6 +69,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/login", get(login))
         .route("/console/password/reset", get(password))
         .route("/console/password/activate", get(password))
+        .route("/console/signup", get(signup))
+        .route("/console/tenants", get(tenants))
         .route("/console/static/auth.js", get(script))
         .route("/console/static/easel.css", get(stylesheet))
 }

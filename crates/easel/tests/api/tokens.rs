@@ -284,3 +284,47 @@ impl TestServer {
             .unwrap();
     }
 }
+
+on_both_stores! {
+    async fn the_cookie_authorises_only_the_consoles_own_calls(server) {
+        let raw = server
+            .admin
+            .raw(reqwest::Method::POST, "/v1/auth/authenticate", None)
+            .await
+            .unwrap();
+        let cookie = raw.headers["set-cookie"].to_str().unwrap();
+        let pair = cookie.split(';').next().unwrap().to_owned();
+        let http = reqwest::Client::new();
+        let url = format!("{}/v1/users/info", server.anonymous.base_url());
+        // The cookie alone, as a cross-site page could make a browser send it: refused.
+        let alone = http.get(&url).header("Cookie", &pair).send().await.unwrap();
+        assert_eq!(alone.status(), 401);
+        // With the header only the console's same-origin script can add: accepted.
+        let console = http
+            .get(&url)
+            .header("Cookie", &pair)
+            .header("X-Easel-Console", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(console.status(), 200);
+        // Signing out clears it and ends the session.
+        let out = http
+            .post(format!("{}/v1/auth/logout", server.anonymous.base_url()))
+            .header("Cookie", &pair)
+            .header("X-Easel-Console", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 204);
+        assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        let after = http
+            .get(&url)
+            .header("Cookie", &pair)
+            .header("X-Easel-Console", "1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(after.status(), 401);
+    }
+}
