@@ -547,12 +547,8 @@ impl Client {
         let body = proto::TenantDomains {
             domains: domains.iter().map(|d| d.to_string()).collect(),
         };
-        self.call_empty(self.with_json(
-            Method::POST,
-            &format!("/v1/tenants/{uid}/domains"),
-            &body,
-        ))
-        .await
+        self.call_empty(self.with_json(Method::POST, &format!("/v1/tenants/{uid}/domains"), &body))
+            .await
     }
 
     pub async fn sign_up(&self, signup: &proto::TenantSignUp) -> Result<()> {
@@ -562,8 +558,11 @@ impl Client {
 
     pub async fn activate_sign_up(&self, token: &str) -> Result<()> {
         self.call_empty(
-            self.request(Method::POST, &format!("/v1/tenants/signup/{token}/activate"))
-                .header("Content-Type", "application/json"),
+            self.request(
+                Method::POST,
+                &format!("/v1/tenants/signup/{token}/activate"),
+            )
+            .header("Content-Type", "application/json"),
         )
         .await
     }

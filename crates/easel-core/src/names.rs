@@ -165,9 +165,33 @@ impl TenantName {
 /// Names no organisation may take: they are (or may become) paths and host names of the
 /// service itself, or would mislead people about who runs an organisation.
 const RESERVED_TENANT_NAMES: &[&str] = &[
-    "admin", "administrator", "api", "app", "apps", "assets", "auth", "billing", "console",
-    "default", "docs", "help", "login", "logout", "mail", "operator", "operators", "root",
-    "security", "signup", "static", "status", "support", "system", "tenant", "tenants", "www",
+    "admin",
+    "administrator",
+    "api",
+    "app",
+    "apps",
+    "assets",
+    "auth",
+    "billing",
+    "console",
+    "default",
+    "docs",
+    "help",
+    "login",
+    "logout",
+    "mail",
+    "operator",
+    "operators",
+    "root",
+    "security",
+    "signup",
+    "static",
+    "status",
+    "support",
+    "system",
+    "tenant",
+    "tenants",
+    "www",
 ];
 
 impl TenantName {
@@ -196,7 +220,8 @@ impl DomainName {
             (1..=63).contains(&l.len())
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
         let labels: Vec<&str> = s.split('.').collect();
         if s.len() > 253 || labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) {

@@ -120,8 +120,7 @@ pub trait Store: Send + Sync + 'static {
     async fn operators(&self) -> Result<Vec<(User, Tenant)>>;
     /// Grants or withdraws operator rights; refuses to leave no active operator
     /// (`LastOperator`).
-    async fn set_operator(&self, user: &User, is_operator: bool, audit: &AuditEntry)
-        -> Result<()>;
+    async fn set_operator(&self, user: &User, is_operator: bool, audit: &AuditEntry) -> Result<()>;
 
     async fn tenant_domains(&self, tenant: &Uid) -> Result<Vec<String>>;
     /// Replaces the tenant's domains. `Conflict` (`DomainTaken`) if another tenant has one.

@@ -66,21 +66,26 @@ document.addEventListener("DOMContentLoaded", () => {
     say("mail-result", "If this address has accounts, a message is on its way.");
   });
   // ---- sign-up ----
-  const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
-  if (document.getElementById("signup") && token) {
+  const hashToken = () => new URLSearchParams(location.hash.slice(1)).get("token") || "";
+  const activateSignup = () => {
+    const token = hashToken();
+    if (!document.getElementById("signup") || !token) return;
     document.getElementById("signup").hidden = true;
     call("POST", "/v1/tenants/signup/" + encodeURIComponent(token) + "/activate").then((r) => {
       if (r.status === 204) document.getElementById("signup-password").hidden = false;
       else say("signup-result", (r.json && r.json.message) || "That link did not work.");
     });
-  }
+  };
+  activateSignup();
+  // The mailed link may be opened in a tab that already shows the sign-up page.
+  window.addEventListener("hashchange", activateSignup);
   on("signup", async (form) => {
     const r = await call("POST", "/v1/tenants/signup", fields(form));
     if (r.status === 204) say("signup-result", "Check your mail: the link in it creates your organisation.");
     else say("signup-result", (r.json && r.json.message) || "Sign-up failed.");
   });
   on("signup-password", async (form) => {
-    const r = await call("PATCH", "/v1/auth/password/" + encodeURIComponent(token) + "/activate", fields(form));
+    const r = await call("PATCH", "/v1/auth/password/" + encodeURIComponent(hashToken()) + "/activate", fields(form));
     if (r.status === 204) say("signup-password-result", "Your password is set. You can sign in now.");
     else say("signup-password-result", (r.json && r.json.message) || "That did not work.");
   });

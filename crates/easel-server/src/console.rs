@@ -43,11 +43,17 @@ async fn password() -> Response {
 }
 
 async fn signup() -> Response {
-    asset("text/html; charset=utf-8", include_str!("../console/signup.html"))
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../console/signup.html"),
+    )
 }
 
 async fn tenants() -> Response {
-    asset("text/html; charset=utf-8", include_str!("../console/tenants.html"))
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../console/tenants.html"),
+    )
 }
 
 async fn script() -> Response {

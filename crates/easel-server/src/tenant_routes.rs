@@ -106,7 +106,12 @@ async fn tenants_create(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(proto::Uid { uid: uid.to_string() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(proto::Uid {
+            uid: uid.to_string(),
+        }),
+    ))
 }
 
 /// Public: 204 if the organisation name is valid, not reserved and free; 400 or 409 if not.

@@ -153,7 +153,11 @@ impl Easel {
         }
         tenant.is_active = active;
         tenant.updated_at = self.now();
-        let action = if active { "tenant.activate" } else { "tenant.deactivate" };
+        let action = if active {
+            "tenant.activate"
+        } else {
+            "tenant.deactivate"
+        };
         let audit = self.audit(&tenant.uid, Some(&caller.user.uid), action, &tenant.uid, "");
         self.store.update_tenant(&tenant, &audit).await
     }
@@ -348,8 +352,20 @@ impl Easel {
             created_at: now,
         };
         let audit = [
-            self.audit(&tenant.uid, Some(&admin.uid), "tenant.create", &tenant.uid, "sign-up"),
-            self.audit(&tenant.uid, Some(&admin.uid), "user.create", &admin.uid, "sign-up"),
+            self.audit(
+                &tenant.uid,
+                Some(&admin.uid),
+                "tenant.create",
+                &tenant.uid,
+                "sign-up",
+            ),
+            self.audit(
+                &tenant.uid,
+                Some(&admin.uid),
+                "user.create",
+                &admin.uid,
+                "sign-up",
+            ),
         ];
         match self
             .store
@@ -379,7 +395,11 @@ impl Easel {
             .user_anywhere(&uid)
             .await?
             .ok_or(Error::NotFound { kind: "user" })?;
-        let action = if grant { "user.grantOperator" } else { "user.withdrawOperator" };
+        let action = if grant {
+            "user.grantOperator"
+        } else {
+            "user.withdrawOperator"
+        };
         let audit = self.audit(&tenant.uid, Some(&caller.user.uid), action, &user.uid, "");
         self.store.set_operator(&user, grant, &audit).await
     }

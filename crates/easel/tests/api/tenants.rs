@@ -23,21 +23,34 @@ fn tenant_entity(org: &str, email: &str) -> proto::TenantEntity {
 impl TestServer {
     /// The operator creates a tenant; its admin activates through the mailed link, sets
     /// `password`, and signs in. Returns the tenant's uid and a client with the admin's token.
-    async fn tenant_with_active_admin(&self, org: &str, email: &str, password: &str) -> (String, Client) {
+    async fn tenant_with_active_admin(
+        &self,
+        org: &str,
+        email: &str,
+        password: &str,
+    ) -> (String, Client) {
         let mail = self.mail.as_ref().expect("a server with mail");
         let before = mail
             .messages()
             .iter()
             .filter(|m| m.to.contains(email))
             .count();
-        let uid = self.admin.create_tenant(&tenant_entity(org, email)).await.unwrap().uid;
+        let uid = self
+            .admin
+            .create_tenant(&tenant_entity(org, email))
+            .await
+            .unwrap()
+            .uid;
         let received = mail.wait_for(email, before + 1).await;
         let activation = received
             .iter()
             .find(|m| m.subject.contains(org))
             .expect("an activation mail naming the organisation");
         let token = activation.token("/console/password/activate");
-        self.anonymous.set_password_with_token(&token, "activate", password).await.unwrap();
+        self.anonymous
+            .set_password_with_token(&token, "activate", password)
+            .await
+            .unwrap();
         let signed_in = self.anonymous.sign_in(email, org, password).await.unwrap();
         (uid, self.anonymous.with_token(signed_in.authorization))
     }
