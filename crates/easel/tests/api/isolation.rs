@@ -69,3 +69,86 @@ on_both_stores! {
             .unwrap();
     }
 }
+
+on_both_stores! {
+    async fn two_tenants_with_objects_of_the_same_names_never_meet(server) {
+        // Seed both tenants alike: a user of the same email, keys of the same name.
+        let other = server.other_tenant("globex").await;
+        let other_info = other.user_info().await.unwrap();
+        let acme_user = server.create_user("same@example.test", &[]).await;
+        let globex_user = other
+            .create_user(&user_entity("same@example.test", "Test", "User", &[]))
+            .await
+            .unwrap()
+            .uid;
+        let acme_key = server.admin_create_key_for(&acme_user, "same name").await;
+        let globex_key = other
+            .create_api_key(&key_entity("same name", &globex_user, None))
+            .await
+            .unwrap();
+        let acme_tenant = server.tenant_uid().to_owned();
+
+        // Every tenant-scoped endpoint, called by globex's admin on acme's objects: 404, and
+        // nothing of acme's in any answer.
+        let acme_uids = [acme_user.clone(), acme_key.uid.clone(), acme_tenant.clone()];
+        let calls: Vec<(reqwest::Method, String, Option<&str>)> = vec![
+            (reqwest::Method::GET, format!("/v1/users/{acme_user}"), None),
+            (reqwest::Method::PUT, format!("/v1/users/{acme_user}"), Some(r#"{"spec":{"emailId":"x@y.test","firstName":"X","lastName":"Y"}}"#)),
+            (reqwest::Method::PATCH, format!("/v1/users/{acme_user}"), Some(r#"[{"op":"replace","path":"/spec/firstName","value":"X"}]"#)),
+            (reqwest::Method::DELETE, format!("/v1/users/{acme_user}"), None),
+            (reqwest::Method::PATCH, format!("/v1/users/{acme_user}/password/change"), Some(r#"{"newPassword":"vivid otter mango glacier"}"#)),
+            (reqwest::Method::PATCH, format!("/v1/users/{acme_user}/password/reset"), Some("{}")),
+            (reqwest::Method::GET, format!("/v1/apiKeys/{}", acme_key.uid), None),
+            (reqwest::Method::PUT, format!("/v1/apiKeys/{}", acme_key.uid), Some(r#"{"metadata":{"name":"x"}}"#)),
+            (reqwest::Method::PATCH, format!("/v1/apiKeys/{}", acme_key.uid), Some(r#"{"isActive":false}"#)),
+            (reqwest::Method::PUT, format!("/v1/apiKeys/{}/state", acme_key.uid), Some(r#"{"isActive":false}"#)),
+            (reqwest::Method::DELETE, format!("/v1/apiKeys/{}", acme_key.uid), None),
+            (reqwest::Method::GET, format!("/v1/tenants/{acme_tenant}"), None),
+            (reqwest::Method::GET, format!("/v1/tenants/{acme_tenant}/apiKeySettings"), None),
+            (reqwest::Method::PUT, format!("/v1/tenants/{acme_tenant}/apiKeySettings"), Some(r#"{"maxLifetimeDays":1}"#)),
+            (reqwest::Method::GET, format!("/v1/tenants/{acme_tenant}/authTokenSettings"), None),
+            (reqwest::Method::PUT, format!("/v1/tenants/{acme_tenant}/authTokenSettings"), Some(r#"{"expiryTimeMinutes":60}"#)),
+            (reqwest::Method::GET, format!("/v1/tenants/{acme_tenant}/password/policy"), None),
+            (reqwest::Method::POST, format!("/v1/tenants/{acme_tenant}/password/policy"), Some(r#"{"minLength":20}"#)),
+            (reqwest::Method::GET, format!("/v1/tenants/{acme_tenant}/domains"), None),
+        ];
+        for (method, path, body) in &calls {
+            let raw = other.raw(method.clone(), path, *body).await.unwrap();
+            assert_eq!(raw.status, 404, "{method} {path}: {}", raw.body);
+            assert_eq!(raw.json()["code"], "ResourceNotFound", "{method} {path}");
+        }
+        // Lists show only one's own, however alike the names.
+        for path in ["/v1/users", "/v1/apiKeys", &format!("/v1/apiKeys?userUid={acme_user}")] {
+            let raw = other.raw(reqwest::Method::GET, path, None).await.unwrap();
+            assert_eq!(raw.status, 200);
+            for uid in &acme_uids {
+                assert!(!raw.body.contains(uid.as_str()), "{path} shows acme's {uid}");
+            }
+        }
+        let mine = other.list_api_keys(&Default::default()).await.unwrap();
+        assert!(mine.items.iter().all(|k| k.metadata.annotations["tenantUid"] == other_info.tenant_uid));
+
+        // Nothing of acme's changed, and each audit trail holds only its own tenant's rows.
+        server.anonymous.with_api_key(&acme_key.api_key).user_info().await.unwrap();
+        assert_eq!(server.admin.get_user(&acme_user).await.unwrap().spec.first_name, "Test");
+        assert_eq!(server.admin.api_key_settings(&acme_tenant).await.unwrap().max_lifetime_days, 366);
+        assert_eq!(server.admin.token_settings(&acme_tenant).await.unwrap().expiry_time_minutes, 15);
+        assert_eq!(server.admin.password_policy(&acme_tenant).await.unwrap().min_length, 8);
+        let acme_audit = server
+            .easel
+            .store()
+            .audit_entries(&easel_core::Uid::parse(&acme_tenant).unwrap(), 1000)
+            .await
+            .unwrap();
+        assert!(acme_audit.iter().all(|e| e.tenant_uid.as_str() == acme_tenant));
+        assert!(acme_audit.iter().all(|e| e.resource_uid.as_str() != globex_key.uid));
+        let globex_audit = server
+            .easel
+            .store()
+            .audit_entries(&easel_core::Uid::parse(&other_info.tenant_uid).unwrap(), 1000)
+            .await
+            .unwrap();
+        assert!(globex_audit.iter().any(|e| e.resource_uid.as_str() == globex_key.uid));
+        assert!(globex_audit.iter().all(|e| e.resource_uid.as_str() != acme_key.uid));
+    }
+}
