@@ -1,112 +1,218 @@
 //! Who may do what.
 //!
-//! A [`Caller`] carries the roles of the user behind a request; each role grants a set of
-//! [`Permission`]s, named as Palette names them (`resource.operation`). Domain methods ask
-//! `caller.require(Permission::…)` and never look at roles directly, so that full RBAC
-//! (custom roles, teams, project scope) can replace the role table without touching them.
+//! Permissions are `resource.operation` strings, as Palette names them (`apiKey.create`,
+//! `user.list`, …), each belonging to a scope: tenant or project. Roles are sets of
+//! permissions of one scope: the built-in ones ([`BUILTIN_ROLES`], fixed uids, not editable)
+//! and a tenant's custom ones. A role binding gives a user or a team a role at tenant scope
+//! or in one project. A caller's permissions in a request's scope are the union of the roles
+//! bound to them and to their teams in that scope; tenant roles apply in every project.
+//!
+//! Domain methods ask `caller.require(Permission::…)` against those effective permissions and
+//! never look at roles, so the model can grow without touching them.
+
+use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
 use crate::ids::Uid;
-use crate::model::{Tenant, User};
+use crate::model::{Project, Tenant, User};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Permission {
-    ApiKeyCreate,
-    ApiKeyGet,
-    ApiKeyList,
-    ApiKeyUpdate,
-    ApiKeyDelete,
-    UserCreate,
-    UserGet,
-    UserList,
-    UserUpdate,
-    UserDelete,
-    TenantUpdate,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    Tenant,
+    Project,
 }
 
-impl Permission {
-    pub const ALL: [Permission; 11] = [
-        Permission::ApiKeyCreate,
-        Permission::ApiKeyGet,
-        Permission::ApiKeyList,
-        Permission::ApiKeyUpdate,
-        Permission::ApiKeyDelete,
-        Permission::UserCreate,
-        Permission::UserGet,
-        Permission::UserList,
-        Permission::UserUpdate,
-        Permission::UserDelete,
-        Permission::TenantUpdate,
-    ];
-
+impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
-            Permission::ApiKeyCreate => "apiKey.create",
-            Permission::ApiKeyGet => "apiKey.get",
-            Permission::ApiKeyList => "apiKey.list",
-            Permission::ApiKeyUpdate => "apiKey.update",
-            Permission::ApiKeyDelete => "apiKey.delete",
-            Permission::UserCreate => "user.create",
-            Permission::UserGet => "user.get",
-            Permission::UserList => "user.list",
-            Permission::UserUpdate => "user.update",
-            Permission::UserDelete => "user.delete",
-            Permission::TenantUpdate => "tenant.update",
+            Scope::Tenant => "tenant",
+            Scope::Project => "project",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "tenant" => Some(Scope::Tenant),
+            "project" => Some(Scope::Project),
+            _ => None,
         }
     }
 }
 
-/// Built-in tenant roles. Only Tenant Admin exists so far; a user without roles can still
-/// manage their own API keys and read themselves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Role {
-    TenantAdmin,
+macro_rules! permissions {
+    ($($variant:ident = $name:literal, $scope:ident;)*) => {
+        /// Every permission Easel knows, with the scope it belongs to.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Permission { $($variant,)* }
+
+        impl Permission {
+            pub const ALL: &'static [Permission] = &[$(Permission::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Permission::$variant => $name,)* }
+            }
+
+            pub fn scope(self) -> Scope {
+                match self { $(Permission::$variant => Scope::$scope,)* }
+            }
+
+            pub fn parse(s: &str) -> Option<Permission> {
+                match s { $($name => Some(Permission::$variant),)* _ => None }
+            }
+        }
+    };
 }
 
-impl Role {
-    pub const ALL: [Role; 1] = [Role::TenantAdmin];
+permissions! {
+    ApiKeyCreate = "apiKey.create", Tenant;
+    ApiKeyGet = "apiKey.get", Tenant;
+    ApiKeyList = "apiKey.list", Tenant;
+    ApiKeyUpdate = "apiKey.update", Tenant;
+    ApiKeyDelete = "apiKey.delete", Tenant;
+    UserCreate = "user.create", Tenant;
+    UserGet = "user.get", Tenant;
+    UserList = "user.list", Tenant;
+    UserUpdate = "user.update", Tenant;
+    UserDelete = "user.delete", Tenant;
+    TeamCreate = "team.create", Tenant;
+    TeamGet = "team.get", Tenant;
+    TeamList = "team.list", Tenant;
+    TeamUpdate = "team.update", Tenant;
+    TeamDelete = "team.delete", Tenant;
+    RoleCreate = "role.create", Tenant;
+    RoleGet = "role.get", Tenant;
+    RoleList = "role.list", Tenant;
+    RoleUpdate = "role.update", Tenant;
+    RoleDelete = "role.delete", Tenant;
+    ProjectCreate = "project.create", Tenant;
+    ProjectList = "project.list", Tenant;
+    ProjectDelete = "project.delete", Tenant;
+    TenantGet = "tenant.get", Tenant;
+    TenantUpdate = "tenant.update", Tenant;
+    AuditGet = "audit.get", Tenant;
+    AuditList = "audit.list", Tenant;
+    ProjectGet = "project.get", Project;
+    ProjectUpdate = "project.update", Project;
+    ProjectMembersUpdate = "project.membersUpdate", Project;
+}
 
-    /// The stable key the stores keep.
-    pub fn key(self) -> &'static str {
-        match self {
-            Role::TenantAdmin => "tenant-admin",
-        }
-    }
+/// A built-in role: the same uid in every deployment, not editable.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinRole {
+    pub uid: &'static str,
+    pub name: &'static str,
+    pub scope: Scope,
+    pub permissions: fn() -> Vec<Permission>,
+}
 
-    /// The name Palette uses.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::TenantAdmin => "Tenant Admin",
-        }
-    }
+pub const TENANT_ADMIN: &str = "000000000000000000000001";
 
-    /// Built-in roles have fixed uids, the same in every deployment, so that clients can
-    /// name them in `spec.roles` without looking them up first.
-    pub fn uid(self) -> &'static str {
-        match self {
-            Role::TenantAdmin => "000000000000000000000001",
-        }
-    }
+fn all_of(scope: Scope) -> Vec<Permission> {
+    Permission::ALL
+        .iter()
+        .copied()
+        .filter(|p| p.scope() == scope)
+        .collect()
+}
 
-    pub fn from_key(key: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.key() == key)
-    }
+fn tenant_viewer() -> Vec<Permission> {
+    Permission::ALL
+        .iter()
+        .copied()
+        .filter(|p| p.as_str().ends_with(".get") || p.as_str().ends_with(".list"))
+        .collect()
+}
 
-    /// Reads a role as clients name it in `spec.roles`: by uid or by its Palette name.
-    pub fn from_reference(reference: &str) -> Option<Role> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.uid() == reference || r.name().eq_ignore_ascii_case(reference.trim()))
-    }
-
-    pub fn grants(self, permission: Permission) -> bool {
-        match self {
-            Role::TenantAdmin => Permission::ALL.contains(&permission),
-        }
+fn of_resources(resources: &'static [&'static str]) -> impl Fn() -> Vec<Permission> {
+    move || {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| {
+                resources
+                    .iter()
+                    .any(|r| p.as_str().starts_with(&format!("{r}.")))
+            })
+            .collect()
     }
 }
 
-/// Who is making a request, and how.
+pub const BUILTIN_ROLES: &[BuiltinRole] = &[
+    // Tenant roles apply in every project, so the admin holds the project permissions too.
+    BuiltinRole {
+        uid: TENANT_ADMIN,
+        name: "Tenant Admin",
+        scope: Scope::Tenant,
+        permissions: || Permission::ALL.to_vec(),
+    },
+    BuiltinRole {
+        uid: "000000000000000000000002",
+        name: "Tenant Viewer",
+        scope: Scope::Tenant,
+        permissions: tenant_viewer,
+    },
+    BuiltinRole {
+        uid: "000000000000000000000003",
+        name: "Tenant User Admin Role",
+        scope: Scope::Tenant,
+        permissions: || of_resources(&["user", "apiKey"])(),
+    },
+    BuiltinRole {
+        uid: "000000000000000000000004",
+        name: "Tenant Team Admin",
+        scope: Scope::Tenant,
+        permissions: || {
+            let mut p = of_resources(&["team"])();
+            p.extend([Permission::UserGet, Permission::UserList]);
+            p
+        },
+    },
+    BuiltinRole {
+        uid: "000000000000000000000005",
+        name: "Tenant Role Admin",
+        scope: Scope::Tenant,
+        permissions: || of_resources(&["role"])(),
+    },
+    BuiltinRole {
+        uid: "000000000000000000000006",
+        name: "Tenant Project Admin",
+        scope: Scope::Tenant,
+        permissions: || {
+            let mut p = vec![
+                Permission::ProjectCreate,
+                Permission::ProjectList,
+                Permission::ProjectDelete,
+            ];
+            p.extend(all_of(Scope::Project));
+            p.extend([Permission::UserList, Permission::TeamList]);
+            p
+        },
+    },
+    BuiltinRole {
+        uid: "000000000000000000000011",
+        name: "Project Admin",
+        scope: Scope::Project,
+        permissions: || all_of(Scope::Project),
+    },
+    BuiltinRole {
+        uid: "000000000000000000000012",
+        name: "Project Editor",
+        scope: Scope::Project,
+        permissions: || vec![Permission::ProjectGet, Permission::ProjectUpdate],
+    },
+    BuiltinRole {
+        uid: "000000000000000000000013",
+        name: "Project Viewer",
+        scope: Scope::Project,
+        permissions: || vec![Permission::ProjectGet],
+    },
+];
+
+pub fn builtin_role(uid: &str) -> Option<&'static BuiltinRole> {
+    BUILTIN_ROLES.iter().find(|r| r.uid == uid)
+}
+
+/// Who is making a request, how, in which scope, and with which permissions there.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub tenant: Tenant,
@@ -115,11 +221,15 @@ pub struct Caller {
     pub key_uid: Option<Uid>,
     /// The session of the token the request came with.
     pub session_uid: Option<Uid>,
+    /// The project a `ProjectUid` selected; `None` is tenant scope.
+    pub project: Option<Project>,
+    /// The caller's effective permissions in this scope.
+    pub permissions: BTreeSet<Permission>,
 }
 
 impl Caller {
     pub fn can(&self, permission: Permission) -> bool {
-        self.user.roles.iter().any(|r| r.grants(permission))
+        self.permissions.contains(&permission)
     }
 
     pub fn require(&self, permission: Permission) -> Result<()> {
@@ -144,5 +254,48 @@ impl Caller {
         } else {
             self.require(permission)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_roles_hold_only_permissions_of_their_scope_except_the_project_admins() {
+        for role in BUILTIN_ROLES {
+            let permissions = (role.permissions)();
+            assert!(!permissions.is_empty(), "{}", role.name);
+            if role.scope == Scope::Project {
+                assert!(
+                    permissions.iter().all(|p| p.scope() == Scope::Project),
+                    "{}",
+                    role.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tenant_admin_has_every_tenant_permission_and_the_viewer_only_reads() {
+        let admin = (builtin_role(TENANT_ADMIN).unwrap().permissions)();
+        assert!(Permission::ALL
+            .iter()
+            .filter(|p| p.scope() == Scope::Tenant)
+            .all(|p| admin.contains(p)));
+        let viewer = (builtin_role("000000000000000000000002")
+            .unwrap()
+            .permissions)();
+        assert!(viewer.contains(&Permission::UserList));
+        assert!(!viewer.contains(&Permission::UserCreate));
+        assert!(!viewer.contains(&Permission::ApiKeyDelete));
+    }
+
+    #[test]
+    fn permission_names_parse_back() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(*p));
+        }
+        assert_eq!(Permission::parse("cluster.create"), None);
     }
 }

@@ -24,7 +24,7 @@ pub mod store;
 pub mod throttle;
 pub mod token;
 
-pub use access::{Caller, Permission, Role};
+pub use access::{Caller, Permission, Scope, TENANT_ADMIN};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthFailure, Error, Result};
 pub use ids::Uid;

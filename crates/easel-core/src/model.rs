@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::access::Role;
+use std::collections::BTreeMap;
+
+use crate::access::{Permission, Scope};
 use crate::apikey::KeyHash;
 use crate::ids::Uid;
 
@@ -53,7 +55,8 @@ pub struct User {
     pub is_operator: bool,
     /// argon2id in PHC format; `None` until the user has set a password.
     pub password_hash: Option<String>,
-    pub roles: Vec<Role>,
+    /// Uids of the roles bound to the user directly at tenant scope.
+    pub roles: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -263,4 +266,73 @@ pub struct PasswordToken {
     pub purpose: PasswordPurpose,
     pub expires_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    pub name: String,
+    pub description: String,
+    pub labels: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The name every tenant's first project has.
+pub const DEFAULT_PROJECT: &str = "Default";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    pub name: String,
+    /// Member user uids.
+    pub members: Vec<Uid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A tenant's own role (built-in roles live in `access::BUILTIN_ROLES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRole {
+    pub uid: Uid,
+    pub tenant_uid: Uid,
+    pub name: String,
+    pub scope: Scope,
+    pub permissions: Vec<Permission>,
+    pub is_enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who a role binding is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubjectKind {
+    User,
+    Team,
+}
+
+impl SubjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubjectKind::User => "user",
+            SubjectKind::Team => "team",
+        }
+    }
+}
+
+/// A role held by a subject, at tenant scope (`project_uid` `None`) or in a project.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Binding {
+    pub role_uid: String,
+    pub project_uid: Option<Uid>,
+}
+
+/// A binding as a project lists it: which subject holds which roles there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub kind: SubjectKind,
+    pub subject_uid: Uid,
+    pub role_uids: Vec<String>,
 }

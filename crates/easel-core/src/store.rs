@@ -16,8 +16,9 @@ use crate::apikey::KeyHash;
 use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
-    ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, PasswordPurpose, PasswordToken,
-    Session, SessionAuth, SigningKeyRecord, Signup, Tenant, TenantFilter, User, Window,
+    ApiKey, ApiKeyView, AuditEntry, Binding, BootstrapSeed, CustomRole, KeyAuth, Listed, Member,
+    PasswordPurpose, PasswordToken, Project, Session, SessionAuth, SigningKeyRecord, Signup,
+    SubjectKind, Team, Tenant, TenantFilter, User, Window,
 };
 
 #[async_trait]
@@ -145,6 +146,74 @@ pub trait Store: Send + Sync + 'static {
         password_token: &PasswordToken,
         audit: &[AuditEntry],
     ) -> Result<()>;
+
+    // ---- projects, teams, roles and bindings ----
+
+    /// Creates a project and binds `members` in it.
+    async fn insert_project(
+        &self,
+        project: &Project,
+        members: &[Member],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    async fn project(&self, tenant: &Uid, uid: &Uid) -> Result<Option<Project>>;
+    /// All of the tenant's projects, by name.
+    async fn projects(&self, tenant: &Uid) -> Result<Vec<Project>>;
+    /// Writes name, description and labels.
+    async fn update_project(&self, project: &Project, audit: &AuditEntry) -> Result<()>;
+    /// Deletes the project and every binding in it.
+    async fn delete_project(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()>;
+    /// Who holds which roles in the project.
+    async fn project_members(&self, tenant: &Uid, project: &Uid) -> Result<Vec<Member>>;
+    /// Replaces the project's bindings of one kind of subject.
+    async fn set_project_members(
+        &self,
+        tenant: &Uid,
+        project: &Uid,
+        kind: SubjectKind,
+        members: &[Member],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+
+    async fn insert_team(&self, team: &Team, audit: &AuditEntry) -> Result<()>;
+    async fn team(&self, tenant: &Uid, uid: &Uid) -> Result<Option<Team>>;
+    async fn list_teams(&self, tenant: &Uid, window: &Window) -> Result<Listed<Team>>;
+    /// Writes the name and replaces the members; keeps an active Tenant Admin.
+    async fn update_team(&self, team: &Team, audit: &AuditEntry) -> Result<()>;
+    /// Deletes the team and its bindings; keeps an active Tenant Admin.
+    async fn delete_team(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()>;
+
+    async fn insert_role(&self, role: &CustomRole, audit: &AuditEntry) -> Result<()>;
+    async fn role(&self, tenant: &Uid, uid: &Uid) -> Result<Option<CustomRole>>;
+    async fn roles(&self, tenant: &Uid) -> Result<Vec<CustomRole>>;
+    async fn update_role(&self, role: &CustomRole, audit: &AuditEntry) -> Result<()>;
+    /// Deletes the role and every binding of it.
+    async fn delete_role(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()>;
+
+    /// A subject's own bindings.
+    async fn bindings(
+        &self,
+        tenant: &Uid,
+        kind: SubjectKind,
+        subject: &Uid,
+    ) -> Result<Vec<Binding>>;
+    /// Replaces a subject's bindings at tenant scope (`projects` `false`) or in projects
+    /// (`true`) with `bindings`; keeps an active Tenant Admin.
+    async fn set_bindings(
+        &self,
+        tenant: &Uid,
+        kind: SubjectKind,
+        subject: &Uid,
+        projects: bool,
+        bindings: &[Binding],
+        audit: &AuditEntry,
+    ) -> Result<()>;
+    /// Everything a user holds: their own bindings and those of their teams.
+    async fn effective_bindings(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Binding>>;
+    /// The teams a user belongs to.
+    async fn teams_of(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Team>>;
+    /// All of the tenant's users (for the metadata and summary calls).
+    async fn all_users(&self, tenant: &Uid) -> Result<Vec<User>>;
 
     /// The tenant's newest audit rows, newest first.
     async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>>;

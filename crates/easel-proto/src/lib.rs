@@ -13,6 +13,7 @@
 pub mod apikey;
 pub mod auth;
 pub mod common;
+pub mod rbac;
 pub mod tenant;
 pub mod time;
 pub mod user;
@@ -20,5 +21,6 @@ pub mod user;
 pub use apikey::*;
 pub use auth::*;
 pub use common::*;
+pub use rbac::*;
 pub use tenant::*;
 pub use user::*;

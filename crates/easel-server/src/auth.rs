@@ -43,6 +43,18 @@ pub fn presented_key(parts: &Parts) -> Option<String> {
     query_key(parts)
 }
 
+/// The project a request runs in: the `ProjectUid` header (any letter case: Go clients send
+/// `Projectuid`, the TypeScript SDK `ProjectUID`) or `?ProjectUid=`; none is tenant scope.
+fn project_uid(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get("projectuid") {
+        return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
+    }
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(name, _)| name.eq_ignore_ascii_case("projectuid"))
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 /// The header the console's own script sends with every call.
 pub const CONSOLE_HEADER: &str = "x-easel-console";
 
@@ -90,6 +102,10 @@ impl FromRequestParts<AppState> for Authenticated {
                 state.easel.authenticate_token(&token).await?
             }
             _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),
+        };
+        let caller = match project_uid(parts) {
+            Some(project) => state.easel.enter_project(caller, &project).await?,
+            None => caller,
         };
         Ok(Authenticated(caller))
     }

@@ -10,7 +10,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
 use easel_core::model::PasswordPurpose;
 use easel_core::service::{IssuedToken, PasswordPolicySettings};
 use easel_core::{AuthFailure, Error};
@@ -19,38 +19,83 @@ use easel_proto as proto;
 use crate::auth::{presented_key, presented_token, Authenticated};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_json, ApiJson, ApiQuery};
+use crate::table::Routes;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/authenticate", post(authenticate))
-        .route("/v1/auth/refresh", get(refresh_from_header))
-        .route("/v1/auth/refresh/{token}", get(refresh_from_path))
-        .route("/v1/auth/logout", post(logout))
-        .route("/v1/auth/jwks", get(jwks))
-        .route("/v1/auth/orgs", get(organizations))
-        .route("/v1/auth/org", get(organization))
-        .route("/v1/auth/user/org/forgot", get(forgot_organization))
-        .route("/v1/auth/user/password/reset", post(request_password_reset))
-        .route("/v1/auth/password/{token}/reset", patch(reset_password))
-        .route(
+pub fn router() -> Routes {
+    Routes::default()
+        .add(
+            "/v1/auth/authenticate",
+            post(authenticate),
+            &[("POST", "public (an API key or credentials)")],
+        )
+        .add(
+            "/v1/auth/refresh",
+            get(refresh_from_header),
+            &[("GET", "a valid token")],
+        )
+        .add(
+            "/v1/auth/refresh/{token}",
+            get(refresh_from_path),
+            &[("GET", "a valid token")],
+        )
+        .add("/v1/auth/logout", post(logout), &[("POST", "a token")])
+        .add("/v1/auth/jwks", get(jwks), &[("GET", "public")])
+        .add(
+            "/v1/auth/orgs",
+            get(organizations),
+            &[("GET", "authenticated")],
+        )
+        .add("/v1/auth/org", get(organization), &[("GET", "public")])
+        .add(
+            "/v1/auth/user/org/forgot",
+            get(forgot_organization),
+            &[("GET", "public")],
+        )
+        .add(
+            "/v1/auth/user/password/reset",
+            post(request_password_reset),
+            &[("POST", "public")],
+        )
+        .add(
+            "/v1/auth/password/{token}/reset",
+            patch(reset_password),
+            &[("PATCH", "a mailed reset token")],
+        )
+        .add(
             "/v1/auth/password/{token}/activate",
             patch(activate_password),
+            &[("PATCH", "a mailed activation token")],
         )
-        .route("/v1/users/auth/tokens/revoke", post(revoke_tokens))
-        .route("/v1/users/password/change", patch(change_own_password))
-        .route(
+        .add(
+            "/v1/users/auth/tokens/revoke",
+            post(revoke_tokens),
+            &[("POST", "own or user.update")],
+        )
+        .add(
+            "/v1/users/password/change",
+            patch(change_own_password),
+            &[("PATCH", "own, with the current password")],
+        )
+        .add(
             "/v1/users/{uid}/password/change",
             patch(change_user_password),
+            &[("PATCH", "own with the current password, or user.update")],
         )
-        .route("/v1/users/{uid}/password/reset", patch(send_password_reset))
-        .route(
+        .add(
+            "/v1/users/{uid}/password/reset",
+            patch(send_password_reset),
+            &[("PATCH", "user.update")],
+        )
+        .add(
             "/v1/tenants/{tenant_uid}/authTokenSettings",
             get(token_settings_get).put(token_settings_update),
+            &[("GET", "tenant.update"), ("PUT", "tenant.update")],
         )
-        .route(
+        .add(
             "/v1/tenants/{tenant_uid}/password/policy",
             get(password_policy_get).post(password_policy_update),
+            &[("GET", "tenant.update"), ("POST", "tenant.update")],
         )
 }
 

@@ -6,9 +6,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
-use crate::AppState;
+use crate::table::Routes;
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -70,13 +69,29 @@ async fn stylesheet() -> Response {
     )
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/console/login", get(login))
-        .route("/console/password/reset", get(password))
-        .route("/console/password/activate", get(password))
-        .route("/console/signup", get(signup))
-        .route("/console/tenants", get(tenants))
-        .route("/console/static/auth.js", get(script))
-        .route("/console/static/easel.css", get(stylesheet))
+pub fn router() -> Routes {
+    Routes::default()
+        .add("/console/login", get(login), &[("GET", "public")])
+        .add(
+            "/console/password/reset",
+            get(password),
+            &[("GET", "public")],
+        )
+        .add(
+            "/console/password/activate",
+            get(password),
+            &[("GET", "public")],
+        )
+        .add("/console/signup", get(signup), &[("GET", "public")])
+        .add(
+            "/console/tenants",
+            get(tenants),
+            &[("GET", "public page; its calls need an operator")],
+        )
+        .add("/console/static/auth.js", get(script), &[("GET", "public")])
+        .add(
+            "/console/static/easel.css",
+            get(stylesheet),
+            &[("GET", "public")],
+        )
 }

@@ -13,7 +13,9 @@ pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
+pub mod rbac_routes;
 pub mod routes;
+pub mod table;
 pub mod tenant_routes;
 pub mod views;
 
@@ -49,12 +51,24 @@ impl Default for HttpLimits {
     }
 }
 
-/// The whole HTTP application.
-pub fn app(state: AppState, limits: &HttpLimits) -> Router {
+/// Every route, with the access each needs.
+fn all_routes() -> table::Routes {
     routes::router()
         .merge(auth_routes::router())
         .merge(tenant_routes::router())
+        .merge(rbac_routes::router())
         .merge(console::router())
+}
+
+/// The route table: every method and path served, and the access it needs.
+pub fn route_table() -> Vec<table::RouteInfo> {
+    all_routes().table
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState, limits: &HttpLimits) -> Router {
+    all_routes()
+        .router
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(axum::middleware::from_fn(context::request_context))

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use easel_core::paging::PageParams;
 use easel_core::service::{ApiKeyChanges, NewApiKey, NewUser, UserChanges};
 use easel_proto as proto;
@@ -13,34 +13,67 @@ use easel_proto as proto;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{ApiJson, ApiJsonList, ApiQuery};
+use crate::table::Routes;
 use crate::views;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/health/ping", get(health_ping))
-        .route("/v1/health/ready", get(health_ready))
-        .route("/v1/users/info", get(users_info))
-        .route("/v1/users", get(users_list).post(users_create))
-        .route(
+pub fn router() -> Routes {
+    Routes::default()
+        .add("/v1/health/ping", get(health_ping), &[("GET", "public")])
+        .add("/v1/health/ready", get(health_ready), &[("GET", "public")])
+        .add(
+            "/v1/users/info",
+            get(users_info),
+            &[("GET", "authenticated")],
+        )
+        .add(
+            "/v1/users",
+            get(users_list).post(users_create),
+            &[("GET", "user.list"), ("POST", "user.create")],
+        )
+        .add(
             "/v1/users/{uid}",
             get(users_get)
                 .put(users_update)
                 .patch(users_patch)
                 .delete(users_delete),
+            &[
+                ("GET", "own or user.get"),
+                ("PUT", "user.update"),
+                ("PATCH", "user.update"),
+                ("DELETE", "user.delete"),
+            ],
         )
-        .route("/v1/apiKeys", get(api_keys_list).post(api_keys_create))
-        .route(
+        .add(
+            "/v1/apiKeys",
+            get(api_keys_list).post(api_keys_create),
+            &[
+                ("GET", "own or apiKey.list"),
+                ("POST", "own or apiKey.create"),
+            ],
+        )
+        .add(
             "/v1/apiKeys/{uid}",
             get(api_keys_get)
                 .put(api_keys_update)
                 .patch(api_keys_set_state)
                 .delete(api_keys_delete),
+            &[
+                ("GET", "own or apiKey.get"),
+                ("PUT", "own or apiKey.update"),
+                ("PATCH", "own or apiKey.update"),
+                ("DELETE", "own or apiKey.delete"),
+            ],
         )
-        .route("/v1/apiKeys/{uid}/state", put(api_keys_set_state))
-        .route(
+        .add(
+            "/v1/apiKeys/{uid}/state",
+            put(api_keys_set_state),
+            &[("PUT", "own or apiKey.update")],
+        )
+        .add(
             "/v1/tenants/{tenant_uid}/apiKeySettings",
             get(api_key_settings_get).put(api_key_settings_update),
+            &[("GET", "member of the tenant"), ("PUT", "tenant.update")],
         )
 }
 

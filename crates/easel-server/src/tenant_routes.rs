@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use easel_core::model::Tenant;
 use easel_core::paging::PageParams;
 use easel_core::service::NewTenant;
@@ -16,28 +16,62 @@ use easel_proto as proto;
 use crate::auth::Authenticated;
 use crate::error::ApiResult;
 use crate::json::{ApiJson, ApiQuery};
+use crate::table::Routes;
 use crate::views;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/tenants", get(tenants_list).post(tenants_create))
-        .route("/v1/tenants/validate", post(tenants_validate))
-        .route("/v1/tenants/signup", post(signup))
-        .route("/v1/tenants/signup/{token}/activate", post(signup_activate))
-        .route(
+pub fn router() -> Routes {
+    Routes::default()
+        .add(
+            "/v1/tenants",
+            get(tenants_list).post(tenants_create),
+            &[("GET", "operator"), ("POST", "operator")],
+        )
+        .add(
+            "/v1/tenants/validate",
+            post(tenants_validate),
+            &[("POST", "public")],
+        )
+        .add(
+            "/v1/tenants/signup",
+            post(signup),
+            &[("POST", "public, when sign-up is open")],
+        )
+        .add(
+            "/v1/tenants/signup/{token}/activate",
+            post(signup_activate),
+            &[("POST", "a mailed sign-up token")],
+        )
+        .add(
             "/v1/tenants/{tenant_uid}",
             get(tenants_get).delete(tenants_delete),
+            &[
+                ("GET", "operator, or tenant.get in that tenant"),
+                ("DELETE", "operator"),
+            ],
         )
-        .route("/v1/tenants/{tenant_uid}/activate", patch(tenants_activate))
-        .route(
+        .add(
+            "/v1/tenants/{tenant_uid}/activate",
+            patch(tenants_activate),
+            &[("PATCH", "operator")],
+        )
+        .add(
             "/v1/tenants/{tenant_uid}/domains",
             get(domains_get).post(domains_set),
+            &[
+                ("GET", "operator, or tenant.get in that tenant"),
+                ("POST", "operator"),
+            ],
         )
-        .route("/v1/system/operators", get(operators_list))
-        .route(
+        .add(
+            "/v1/system/operators",
+            get(operators_list),
+            &[("GET", "operator")],
+        )
+        .add(
             "/v1/system/operators/{uid}",
             put(operators_grant).delete(operators_withdraw),
+            &[("PUT", "operator"), ("DELETE", "operator")],
         )
 }
 

@@ -68,7 +68,7 @@ pub fn user(user: &User) -> proto::User {
             email_id: user.email.clone(),
             first_name: user.first_name.clone(),
             last_name: user.last_name.clone(),
-            roles: user.roles.iter().map(|r| r.uid().to_owned()).collect(),
+            roles: user.roles.clone(),
         },
         status: proto::UserStatus {
             activation_link: String::new(),

@@ -60,6 +60,7 @@ easel_store_sql::sql_store! {
     store = PostgresStore,
     db = sqlx::Postgres,
     row = sqlx::postgres::PgRow,
-    roles_agg = "string_agg(role, ',')",
+    roles_agg = "string_agg(role_uid, ',')",
+    random_uid = "substr(md5(random()::text || $1), 1, 24)",
     map_err = db_error,
 }

@@ -31,15 +31,17 @@ macro_rules! sql_store {
         db = $db:ty,
         row = $row:ty,
         roles_agg = $agg:literal,
+        random_uid = $random_uid:literal,
         map_err = $map_err:path $(,)?
     ) => {
         const _: () = {
-            use ::easel_core::access::Role;
+            use ::easel_core::access::{Permission, Scope, TENANT_ADMIN};
             use ::easel_core::apikey::KeyHash;
             use ::easel_core::model::{
                 from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth,
-                Listed, PasswordPurpose, PasswordToken, Session, SessionAuth, SigningKeyRecord,
-                Signup, Tenant, TenantFilter, User, Window,
+                Binding, CustomRole, Listed, Member, PasswordPurpose, PasswordToken, Project,
+                Session, SessionAuth, SigningKeyRecord, Signup, SubjectKind, Team, Tenant,
+                TenantFilter, User, Window,
             };
             use ::easel_core::{Error, Result, Uid};
             use ::sqlx::Row as _;
@@ -57,7 +59,8 @@ macro_rules! sql_store {
                 "u.is_active AS u_is_active, u.password_hash AS u_password_hash, ",
                 "u.is_operator AS u_is_operator, ",
                 "u.created_at AS u_created_at, u.updated_at AS u_updated_at, ",
-                "(SELECT ", $agg, " FROM user_roles r WHERE r.user_uid = u.uid) AS u_roles"
+                "(SELECT ", $agg, " FROM role_bindings r WHERE r.subject_kind = 'user' ",
+                "AND r.subject_uid = u.uid AND r.project_uid = '') AS u_roles"
             );
             const KEY_COLUMNS: &str = "k.uid AS k_uid, k.tenant_uid AS k_tenant_uid, \
                 k.owner_uid AS k_owner_uid, k.name AS k_name, k.description AS k_description, \
@@ -92,10 +95,11 @@ macro_rules! sql_store {
 
             fn user_from(row: &$row) -> Result<User> {
                 let roles: Option<String> = row.try_get("u_roles").map_err($map_err)?;
-                let mut roles: Vec<Role> = roles
+                let mut roles: Vec<String> = roles
                     .unwrap_or_default()
                     .split(',')
-                    .filter_map(Role::from_key)
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_owned)
                     .collect();
                 roles.sort();
                 Ok(User {
@@ -191,28 +195,95 @@ macro_rules! sql_store {
                 .map_err(|e| {
                     unique_or(e, "TenantExists", "an organisation with this name already exists")
                 })?;
+                // Every tenant has a Default project from its creation.
+                ::sqlx::query(concat!(
+                    "INSERT INTO projects (uid, tenant_uid, name, description, labels, \
+                     created_at, updated_at) VALUES (",
+                    $random_uid,
+                    ", $1, 'Default', '', '{}', $2, $2)"
+                ))
+                .bind(t.uid.as_str())
+                .bind(to_millis(t.created_at))
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
                 Ok(())
             }
 
             async fn write_roles(tx: &mut Tx<'_>, user: &User) -> Result<()> {
-                ::sqlx::query("DELETE FROM user_roles WHERE user_uid = $1")
-                    .bind(user.uid.as_str())
-                    .execute(&mut **tx)
-                    .await
-                    .map_err($map_err)?;
-                for role in &user.roles {
+                let bindings: Vec<Binding> = user
+                    .roles
+                    .iter()
+                    .map(|r| Binding { role_uid: r.clone(), project_uid: None })
+                    .collect();
+                replace_bindings(
+                    tx,
+                    &user.tenant_uid,
+                    SubjectKind::User,
+                    &user.uid,
+                    false,
+                    &bindings,
+                    to_millis(user.updated_at),
+                )
+                .await
+            }
+
+            /// Replaces a subject's tenant-scope (`projects` false) or project bindings.
+            async fn replace_bindings(
+                tx: &mut Tx<'_>,
+                tenant: &Uid,
+                kind: SubjectKind,
+                subject: &Uid,
+                projects: bool,
+                bindings: &[Binding],
+                now: i64,
+            ) -> Result<()> {
+                let scope = if projects { "project_uid <> ''" } else { "project_uid = ''" };
+                ::sqlx::query(&format!(
+                    "DELETE FROM role_bindings WHERE tenant_uid = $1 AND subject_kind = $2 \
+                     AND subject_uid = $3 AND {scope}"
+                ))
+                .bind(tenant.as_str())
+                .bind(kind.as_str())
+                .bind(subject.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                for b in bindings {
                     ::sqlx::query(
-                        "INSERT INTO user_roles (user_uid, tenant_uid, role, created_at, \
-                         updated_at) VALUES ($1, $2, $3, $4, $4)",
+                        "INSERT INTO role_bindings (tenant_uid, subject_kind, subject_uid, \
+                         role_uid, project_uid, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
                     )
-                    .bind(user.uid.as_str())
-                    .bind(user.tenant_uid.as_str())
-                    .bind(role.key())
-                    .bind(to_millis(user.updated_at))
+                    .bind(tenant.as_str())
+                    .bind(kind.as_str())
+                    .bind(subject.as_str())
+                    .bind(&b.role_uid)
+                    .bind(b.project_uid.as_ref().map(|p| p.as_str()).unwrap_or(""))
+                    .bind(now)
                     .execute(&mut **tx)
                     .await
                     .map_err($map_err)?;
                 }
+                Ok(())
+            }
+
+            async fn delete_subject_bindings(
+                tx: &mut Tx<'_>,
+                tenant: &Uid,
+                kind: SubjectKind,
+                subject: &Uid,
+            ) -> Result<()> {
+                ::sqlx::query(
+                    "DELETE FROM role_bindings WHERE tenant_uid = $1 AND subject_kind = $2 \
+                     AND subject_uid = $3",
+                )
+                .bind(tenant.as_str())
+                .bind(kind.as_str())
+                .bind(subject.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
                 Ok(())
             }
 
@@ -315,6 +386,121 @@ macro_rules! sql_store {
                 })
             }
 
+            const PROJECT_COLUMNS: &str = "p.uid AS p_uid, p.tenant_uid AS p_tenant_uid, \
+                p.name AS p_name, p.description AS p_description, p.labels AS p_labels, \
+                p.created_at AS p_created_at, p.updated_at AS p_updated_at";
+
+            fn project_from(row: &$row) -> Result<Project> {
+                let labels: String = row.try_get("p_labels").map_err($map_err)?;
+                Ok(Project {
+                    uid: Uid::from_stored(row.try_get("p_uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("p_tenant_uid").map_err($map_err)?),
+                    name: row.try_get("p_name").map_err($map_err)?,
+                    description: row.try_get("p_description").map_err($map_err)?,
+                    labels: ::serde_json::from_str(&labels).unwrap_or_default(),
+                    created_at: from_millis(row.try_get("p_created_at").map_err($map_err)?),
+                    updated_at: from_millis(row.try_get("p_updated_at").map_err($map_err)?),
+                })
+            }
+
+            fn role_from(row: &$row) -> Result<CustomRole> {
+                let scope: String = row.try_get("scope").map_err($map_err)?;
+                let permissions: String = row.try_get("permissions").map_err($map_err)?;
+                Ok(CustomRole {
+                    uid: Uid::from_stored(row.try_get("uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("tenant_uid").map_err($map_err)?),
+                    name: row.try_get("name").map_err($map_err)?,
+                    scope: Scope::parse(&scope).unwrap_or(Scope::Tenant),
+                    permissions: permissions.split(',').filter_map(Permission::parse).collect(),
+                    is_enabled: row.try_get("is_enabled").map_err($map_err)?,
+                    created_at: from_millis(row.try_get("created_at").map_err($map_err)?),
+                    updated_at: from_millis(row.try_get("updated_at").map_err($map_err)?),
+                })
+            }
+
+            fn binding_from(row: &$row) -> Result<Binding> {
+                let project: String = row.try_get("project_uid").map_err($map_err)?;
+                Ok(Binding {
+                    role_uid: row.try_get("role_uid").map_err($map_err)?,
+                    project_uid: (!project.is_empty()).then(|| Uid::from_stored(project)),
+                })
+            }
+
+            async fn team_members_of(
+                executor: impl ::sqlx::Executor<'_, Database = $db>,
+                team: &Uid,
+            ) -> Result<Vec<Uid>> {
+                let members: Vec<String> = ::sqlx::query_scalar(
+                    "SELECT user_uid FROM team_members WHERE team_uid = $1 ORDER BY user_uid",
+                )
+                .bind(team.as_str())
+                .fetch_all(executor)
+                .await
+                .map_err($map_err)?;
+                Ok(members.into_iter().map(Uid::from_stored).collect())
+            }
+
+            async fn write_team_members(tx: &mut Tx<'_>, team: &Team) -> Result<()> {
+                ::sqlx::query("DELETE FROM team_members WHERE team_uid = $1")
+                    .bind(team.uid.as_str())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($map_err)?;
+                for member in &team.members {
+                    ::sqlx::query(
+                        "INSERT INTO team_members (team_uid, user_uid, tenant_uid, created_at, \
+                         updated_at) VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(team.uid.as_str())
+                    .bind(member.as_str())
+                    .bind(team.tenant_uid.as_str())
+                    .bind(to_millis(team.updated_at))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err($map_err)?;
+                }
+                Ok(())
+            }
+
+            async fn write_project_members(
+                tx: &mut Tx<'_>,
+                tenant: &Uid,
+                project: &Uid,
+                kind: SubjectKind,
+                members: &[Member],
+                now: i64,
+            ) -> Result<()> {
+                ::sqlx::query(
+                    "DELETE FROM role_bindings WHERE tenant_uid = $1 AND project_uid = $2 \
+                     AND subject_kind = $3",
+                )
+                .bind(tenant.as_str())
+                .bind(project.as_str())
+                .bind(kind.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                for member in members.iter().filter(|m| m.kind == kind) {
+                    for role in &member.role_uids {
+                        ::sqlx::query(
+                            "INSERT INTO role_bindings (tenant_uid, subject_kind, subject_uid, \
+                             role_uid, project_uid, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(kind.as_str())
+                        .bind(member.subject_uid.as_str())
+                        .bind(role)
+                        .bind(project.as_str())
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err($map_err)?;
+                    }
+                }
+                Ok(())
+            }
+
             /// The deployment keeps an active operator, whatever changes.
             async fn ensure_an_operator_remains(tx: &mut Tx<'_>) -> Result<()> {
                 let operators: i64 = ::sqlx::query_scalar(
@@ -359,13 +545,18 @@ macro_rules! sql_store {
 
             /// The invariant that no change may break: a tenant keeps an active Tenant Admin.
             async fn ensure_an_admin_remains(tx: &mut Tx<'_>, tenant: &Uid) -> Result<()> {
+                // Directly, or through a team, at tenant scope.
                 let admins: i64 = ::sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM users u JOIN user_roles r ON r.user_uid = u.uid \
-                     WHERE u.tenant_uid = $1 AND u.is_active = $2 AND r.role = $3",
+                    "SELECT COUNT(*) FROM users u WHERE u.tenant_uid = $1 AND u.is_active = $2 \
+                     AND (EXISTS (SELECT 1 FROM role_bindings b WHERE b.subject_kind = 'user' \
+                          AND b.subject_uid = u.uid AND b.role_uid = $3 AND b.project_uid = '') \
+                       OR EXISTS (SELECT 1 FROM team_members m JOIN role_bindings b \
+                          ON b.subject_kind = 'team' AND b.subject_uid = m.team_uid \
+                          WHERE m.user_uid = u.uid AND b.role_uid = $3 AND b.project_uid = ''))",
                 )
                 .bind(tenant.as_str())
                 .bind(true)
-                .bind(Role::TenantAdmin.key())
+                .bind(TENANT_ADMIN)
                 .fetch_one(&mut **tx)
                 .await
                 .map_err($map_err)?;
@@ -631,6 +822,7 @@ macro_rules! sql_store {
                     if deleted == 0 {
                         return Err(Error::NotFound { kind: "user" });
                     }
+                    delete_subject_bindings(&mut tx, tenant, SubjectKind::User, uid).await?;
                     ensure_an_admin_remains(&mut tx, tenant).await?;
                     insert_audit(&mut tx, audit).await?;
                     tx.commit().await.map_err($map_err)
@@ -1245,6 +1437,475 @@ macro_rules! sql_store {
                         insert_audit(&mut tx, entry).await?;
                     }
                     tx.commit().await.map_err($map_err)
+                }
+
+                async fn insert_project(
+                    &self,
+                    project: &Project,
+                    members: &[Member],
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO projects (uid, tenant_uid, name, description, labels, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(project.uid.as_str())
+                    .bind(project.tenant_uid.as_str())
+                    .bind(&project.name)
+                    .bind(&project.description)
+                    .bind(::serde_json::to_string(&project.labels).map_err(Error::internal)?)
+                    .bind(to_millis(project.created_at))
+                    .bind(to_millis(project.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        unique_or(e, "ProjectExists", "a project with this name already exists")
+                    })?;
+                    for kind in [SubjectKind::User, SubjectKind::Team] {
+                        write_project_members(
+                            &mut tx,
+                            &project.tenant_uid,
+                            &project.uid,
+                            kind,
+                            members,
+                            to_millis(project.created_at),
+                        )
+                        .await?;
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn project(&self, tenant: &Uid, uid: &Uid) -> Result<Option<Project>> {
+                    let sql = format!(
+                        "SELECT {PROJECT_COLUMNS} FROM projects p \
+                         WHERE p.tenant_uid = $1 AND p.uid = $2"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .bind(uid.as_str())
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(project_from)
+                        .transpose()
+                }
+
+                async fn projects(&self, tenant: &Uid) -> Result<Vec<Project>> {
+                    let sql = format!(
+                        "SELECT {PROJECT_COLUMNS} FROM projects p WHERE p.tenant_uid = $1 \
+                         ORDER BY p.name, p.uid"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .iter()
+                        .map(project_from)
+                        .collect()
+                }
+
+                async fn update_project(&self, project: &Project, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let updated = ::sqlx::query(
+                        "UPDATE projects SET name = $3, description = $4, labels = $5, \
+                         updated_at = $6 WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(project.tenant_uid.as_str())
+                    .bind(project.uid.as_str())
+                    .bind(&project.name)
+                    .bind(&project.description)
+                    .bind(::serde_json::to_string(&project.labels).map_err(Error::internal)?)
+                    .bind(to_millis(project.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        unique_or(e, "ProjectExists", "a project with this name already exists")
+                    })?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "project" });
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn delete_project(
+                    &self,
+                    tenant: &Uid,
+                    uid: &Uid,
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let deleted =
+                        ::sqlx::query("DELETE FROM projects WHERE tenant_uid = $1 AND uid = $2")
+                            .bind(tenant.as_str())
+                            .bind(uid.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err($map_err)?
+                            .rows_affected();
+                    if deleted == 0 {
+                        return Err(Error::NotFound { kind: "project" });
+                    }
+                    ::sqlx::query(
+                        "DELETE FROM role_bindings WHERE tenant_uid = $1 AND project_uid = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(uid.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err($map_err)?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn project_members(&self, tenant: &Uid, project: &Uid) -> Result<Vec<Member>> {
+                    let rows = ::sqlx::query(
+                        "SELECT subject_kind, subject_uid, role_uid FROM role_bindings \
+                         WHERE tenant_uid = $1 AND project_uid = $2 \
+                         ORDER BY subject_kind, subject_uid, role_uid",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(project.as_str())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?;
+                    let mut members: Vec<Member> = Vec::new();
+                    for row in &rows {
+                        let kind: String = row.try_get("subject_kind").map_err($map_err)?;
+                        let kind = if kind == "team" { SubjectKind::Team } else { SubjectKind::User };
+                        let subject = Uid::from_stored(row.try_get("subject_uid").map_err($map_err)?);
+                        let role: String = row.try_get("role_uid").map_err($map_err)?;
+                        match members.last_mut() {
+                            Some(m) if m.kind == kind && m.subject_uid == subject => {
+                                m.role_uids.push(role)
+                            }
+                            _ => members.push(Member {
+                                kind,
+                                subject_uid: subject,
+                                role_uids: vec![role],
+                            }),
+                        }
+                    }
+                    Ok(members)
+                }
+
+                async fn set_project_members(
+                    &self,
+                    tenant: &Uid,
+                    project: &Uid,
+                    kind: SubjectKind,
+                    members: &[Member],
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    write_project_members(&mut tx, tenant, project, kind, members, to_millis(audit.at))
+                        .await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn insert_team(&self, team: &Team, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    ::sqlx::query(
+                        "INSERT INTO teams (uid, tenant_uid, name, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(team.uid.as_str())
+                    .bind(team.tenant_uid.as_str())
+                    .bind(&team.name)
+                    .bind(to_millis(team.created_at))
+                    .bind(to_millis(team.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unique_or(e, "TeamExists", "a team with this name already exists"))?;
+                    write_team_members(&mut tx, team).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn team(&self, tenant: &Uid, uid: &Uid) -> Result<Option<Team>> {
+                    let Some(row) = ::sqlx::query(
+                        "SELECT uid, tenant_uid, name, created_at, updated_at FROM teams \
+                         WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(uid.as_str())
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some(Team {
+                        uid: uid.clone(),
+                        tenant_uid: tenant.clone(),
+                        name: row.try_get("name").map_err($map_err)?,
+                        members: team_members_of(&self.reader, uid).await?,
+                        created_at: from_millis(row.try_get("created_at").map_err($map_err)?),
+                        updated_at: from_millis(row.try_get("updated_at").map_err($map_err)?),
+                    }))
+                }
+
+                async fn list_teams(&self, tenant: &Uid, window: &Window) -> Result<Listed<Team>> {
+                    let (keyset, offset) = match &window.after {
+                        Some(_) => (" AND uid > $2", 0),
+                        None => ("", window.offset),
+                    };
+                    let sql = format!(
+                        "SELECT uid FROM teams WHERE tenant_uid = $1{keyset} ORDER BY uid \
+                         LIMIT {} OFFSET {offset}",
+                        window.limit + 1
+                    );
+                    let mut query = ::sqlx::query_scalar::<_, String>(&sql).bind(tenant.as_str());
+                    if let Some(after) = &window.after {
+                        query = query.bind(after.as_str());
+                    }
+                    let uids = query.fetch_all(&self.reader).await.map_err($map_err)?;
+                    let mut rows = Vec::with_capacity(uids.len());
+                    for uid in uids {
+                        if let Some(team) = self.team(tenant, &Uid::from_stored(uid)).await? {
+                            rows.push(team);
+                        }
+                    }
+                    let total: i64 =
+                        ::sqlx::query_scalar("SELECT COUNT(*) FROM teams WHERE tenant_uid = $1")
+                            .bind(tenant.as_str())
+                            .fetch_one(&self.reader)
+                            .await
+                            .map_err($map_err)?;
+                    Ok(Listed { rows, total })
+                }
+
+                async fn update_team(&self, team: &Team, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let updated = ::sqlx::query(
+                        "UPDATE teams SET name = $3, updated_at = $4 \
+                         WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(team.tenant_uid.as_str())
+                    .bind(team.uid.as_str())
+                    .bind(&team.name)
+                    .bind(to_millis(team.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unique_or(e, "TeamExists", "a team with this name already exists"))?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "team" });
+                    }
+                    write_team_members(&mut tx, team).await?;
+                    ensure_an_admin_remains(&mut tx, &team.tenant_uid).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn delete_team(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let deleted =
+                        ::sqlx::query("DELETE FROM teams WHERE tenant_uid = $1 AND uid = $2")
+                            .bind(tenant.as_str())
+                            .bind(uid.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err($map_err)?
+                            .rows_affected();
+                    if deleted == 0 {
+                        return Err(Error::NotFound { kind: "team" });
+                    }
+                    delete_subject_bindings(&mut tx, tenant, SubjectKind::Team, uid).await?;
+                    ensure_an_admin_remains(&mut tx, tenant).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn insert_role(&self, role: &CustomRole, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let permissions: Vec<&str> = role.permissions.iter().map(|p| p.as_str()).collect();
+                    ::sqlx::query(
+                        "INSERT INTO roles (uid, tenant_uid, name, scope, permissions, is_enabled, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(role.uid.as_str())
+                    .bind(role.tenant_uid.as_str())
+                    .bind(&role.name)
+                    .bind(role.scope.as_str())
+                    .bind(permissions.join(","))
+                    .bind(role.is_enabled)
+                    .bind(to_millis(role.created_at))
+                    .bind(to_millis(role.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unique_or(e, "RoleExists", "a role with this name already exists"))?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn role(&self, tenant: &Uid, uid: &Uid) -> Result<Option<CustomRole>> {
+                    ::sqlx::query(
+                        "SELECT uid, tenant_uid, name, scope, permissions, is_enabled, created_at, \
+                         updated_at FROM roles WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(uid.as_str())
+                    .fetch_optional(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    .as_ref()
+                    .map(role_from)
+                    .transpose()
+                }
+
+                async fn roles(&self, tenant: &Uid) -> Result<Vec<CustomRole>> {
+                    ::sqlx::query(
+                        "SELECT uid, tenant_uid, name, scope, permissions, is_enabled, created_at, \
+                         updated_at FROM roles WHERE tenant_uid = $1 ORDER BY name, uid",
+                    )
+                    .bind(tenant.as_str())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    .iter()
+                    .map(role_from)
+                    .collect()
+                }
+
+                async fn update_role(&self, role: &CustomRole, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let permissions: Vec<&str> = role.permissions.iter().map(|p| p.as_str()).collect();
+                    let updated = ::sqlx::query(
+                        "UPDATE roles SET name = $3, permissions = $4, is_enabled = $5, \
+                         updated_at = $6 WHERE tenant_uid = $1 AND uid = $2",
+                    )
+                    .bind(role.tenant_uid.as_str())
+                    .bind(role.uid.as_str())
+                    .bind(&role.name)
+                    .bind(permissions.join(","))
+                    .bind(role.is_enabled)
+                    .bind(to_millis(role.updated_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unique_or(e, "RoleExists", "a role with this name already exists"))?
+                    .rows_affected();
+                    if updated == 0 {
+                        return Err(Error::NotFound { kind: "role" });
+                    }
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn delete_role(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    let deleted =
+                        ::sqlx::query("DELETE FROM roles WHERE tenant_uid = $1 AND uid = $2")
+                            .bind(tenant.as_str())
+                            .bind(uid.as_str())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err($map_err)?
+                            .rows_affected();
+                    if deleted == 0 {
+                        return Err(Error::NotFound { kind: "role" });
+                    }
+                    ::sqlx::query("DELETE FROM role_bindings WHERE tenant_uid = $1 AND role_uid = $2")
+                        .bind(tenant.as_str())
+                        .bind(uid.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn bindings(
+                    &self,
+                    tenant: &Uid,
+                    kind: SubjectKind,
+                    subject: &Uid,
+                ) -> Result<Vec<Binding>> {
+                    ::sqlx::query(
+                        "SELECT role_uid, project_uid FROM role_bindings WHERE tenant_uid = $1 \
+                         AND subject_kind = $2 AND subject_uid = $3 ORDER BY project_uid, role_uid",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(kind.as_str())
+                    .bind(subject.as_str())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    .iter()
+                    .map(binding_from)
+                    .collect()
+                }
+
+                async fn set_bindings(
+                    &self,
+                    tenant: &Uid,
+                    kind: SubjectKind,
+                    subject: &Uid,
+                    projects: bool,
+                    bindings: &[Binding],
+                    audit: &AuditEntry,
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    replace_bindings(&mut tx, tenant, kind, subject, projects, bindings, to_millis(audit.at))
+                        .await?;
+                    ensure_an_admin_remains(&mut tx, tenant).await?;
+                    insert_audit(&mut tx, audit).await?;
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn effective_bindings(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Binding>> {
+                    ::sqlx::query(
+                        "SELECT role_uid, project_uid FROM role_bindings WHERE tenant_uid = $1 AND \
+                         ((subject_kind = 'user' AND subject_uid = $2) OR (subject_kind = 'team' \
+                           AND subject_uid IN (SELECT team_uid FROM team_members WHERE user_uid = $2)))",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(user.as_str())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?
+                    .iter()
+                    .map(binding_from)
+                    .collect()
+                }
+
+                async fn teams_of(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Team>> {
+                    let uids: Vec<String> = ::sqlx::query_scalar(
+                        "SELECT team_uid FROM team_members WHERE tenant_uid = $1 AND user_uid = $2 \
+                         ORDER BY team_uid",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(user.as_str())
+                    .fetch_all(&self.reader)
+                    .await
+                    .map_err($map_err)?;
+                    let mut teams = Vec::new();
+                    for uid in uids {
+                        if let Some(team) = self.team(tenant, &Uid::from_stored(uid)).await? {
+                            teams.push(team);
+                        }
+                    }
+                    Ok(teams)
+                }
+
+                async fn all_users(&self, tenant: &Uid) -> Result<Vec<User>> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM users u WHERE u.tenant_uid = $1 ORDER BY u.uid"
+                    );
+                    ::sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .iter()
+                        .map(user_from)
+                        .collect()
                 }
 
                 async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>> {

@@ -87,6 +87,7 @@ easel_store_sql::sql_store! {
     store = SqliteStore,
     db = sqlx::Sqlite,
     row = sqlx::sqlite::SqliteRow,
-    roles_agg = "group_concat(role, ',')",
+    roles_agg = "group_concat(role_uid, ',')",
+    random_uid = "lower(hex(randomblob(12)))",
     map_err = db_error,
 }

@@ -1,6 +1,7 @@
 //! [`Easel`]: the domain service. Each public method is one use case; it checks the caller's
 //! permission, validates input into newtypes, and makes one store call with its audit row.
 
+mod rbac;
 mod sessions;
 mod tenants;
 
@@ -8,10 +9,11 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use rbac::{FilterString, NewProject, ProjectChanges, RoleView, SortField, UserSummaryView};
 pub use sessions::{IssuedToken, PasswordPolicySettings};
 pub use tenants::NewTenant;
 
-use crate::access::{Caller, Permission, Role};
+use crate::access::{Caller, Permission, TENANT_ADMIN};
 use crate::apikey::KeyFormat;
 use crate::clock::Clock;
 use crate::error::{AuthFailure, Error, Result};
@@ -311,7 +313,7 @@ impl Easel {
             is_active: true,
             is_operator: true,
             password_hash: Some(self.hash_password(password.clone()).await?),
-            roles: vec![Role::TenantAdmin],
+            roles: vec![TENANT_ADMIN.to_owned()],
             created_at: now,
             updated_at: now,
         };
@@ -375,27 +377,18 @@ impl Easel {
         if !auth.user.is_active || !auth.tenant.is_active {
             return Err(Error::Unauthenticated(AuthFailure::Disabled));
         }
+        let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
         Ok(Caller {
             key_uid: Some(auth.key.uid),
             session_uid: None,
             tenant: auth.tenant,
             user: auth.user,
+            project: None,
+            permissions,
         })
     }
 
     // ---- users -----------------------------------------------------------------------------
-
-    fn parse_roles(references: &[String]) -> Result<Vec<Role>> {
-        let mut roles = Vec::new();
-        for reference in references {
-            let role = Role::from_reference(reference)
-                .ok_or_else(|| Error::invalid(format!("unknown role {reference:?}")))?;
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
-        Ok(roles)
-    }
 
     /// Needs `user.create`.
     pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<Uid> {
@@ -403,7 +396,9 @@ impl Easel {
         let email = Email::parse(&new.email)?;
         let first = PersonName::parse("spec.firstName", &new.first_name)?;
         let last = PersonName::parse("spec.lastName", &new.last_name)?;
-        let roles = Self::parse_roles(&new.roles)?;
+        let roles = self
+            .resolve_roles(caller, &new.roles, crate::access::Scope::Tenant, None)
+            .await?;
         let now = self.now();
         let user = User {
             uid: self.new_uid(),
@@ -476,7 +471,9 @@ impl Easel {
             changed.push("lastName");
         }
         if let Some(roles) = changes.roles {
-            user.roles = Self::parse_roles(&roles)?;
+            user.roles = self
+                .resolve_roles(caller, &roles, crate::access::Scope::Tenant, None)
+                .await?;
             changed.push("roles");
         }
         let mut action = "user.update";
@@ -873,7 +870,7 @@ impl Easel {
             is_active: true,
             is_operator: false,
             password_hash: None,
-            roles: vec![Role::TenantAdmin],
+            roles: vec![TENANT_ADMIN.to_owned()],
             created_at: now,
             updated_at: now,
         };

@@ -220,11 +220,14 @@ impl Easel {
     /// Who presents this token.
     pub async fn authenticate_token(&self, presented: &str) -> Result<Caller> {
         let (auth, _) = self.session_of(presented).await?;
+        let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
         Ok(Caller {
             key_uid: auth.session.api_key_uid.clone(),
             session_uid: Some(auth.session.uid),
             tenant: auth.tenant,
             user: auth.user,
+            project: None,
+            permissions,
         })
     }
 
@@ -380,6 +383,8 @@ impl Easel {
             user,
             key_uid: None,
             session_uid: None,
+            project: None,
+            permissions: Default::default(),
         };
         self.start_session(&caller, "password").await
     }

@@ -4,7 +4,7 @@
 use chrono::Duration;
 
 use super::Easel;
-use crate::access::{Caller, Permission, Role};
+use crate::access::{Caller, Permission, TENANT_ADMIN};
 use crate::error::{Error, Result};
 use crate::ids::Uid;
 use crate::mail::Mail;
@@ -131,7 +131,7 @@ impl Easel {
         if uid != caller.tenant.uid {
             return Err(Error::NotFound { kind: "tenant" });
         }
-        caller.require(Permission::TenantUpdate)?;
+        caller.require(Permission::TenantGet)?;
         Ok(caller.tenant.clone())
     }
 
@@ -339,7 +339,7 @@ impl Easel {
             is_active: true,
             is_operator: false,
             password_hash: None,
-            roles: vec![Role::TenantAdmin],
+            roles: vec![TENANT_ADMIN.to_owned()],
             created_at: now,
             updated_at: now,
         };
