@@ -211,3 +211,14 @@ test("the pages load no third-party code and forbid inline script", async () => 
   assert.doesNotMatch(html, /<script>[^<]/);
   assert.doesNotMatch(html, /https?:\/\//);
 });
+
+test("the API reference lists every route with what it needs", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/console/api`);
+  await page.waitForSelector("#routes tbody tr");
+  const rows = await page.locator("#routes tbody tr").allTextContents();
+  assert.ok(rows.length > 80, `${rows.length} routes`);
+  assert.ok(rows.some((r) => r.includes("/v1/apiKeys") && r.includes("own or apiKey.create")));
+  assert.ok(rows.some((r) => r.includes("/v1/projects/{uid}") && r.includes("project.get")));
+  await page.close();
+});

@@ -90,6 +90,22 @@ document.addEventListener("DOMContentLoaded", () => {
     else say("signup-password-result", (r.json && r.json.message) || "That did not work.");
   });
 
+  // ---- API reference ----
+  if (document.getElementById("routes")) {
+    call("GET", "/console/api/routes.json").then((r) => {
+      const body = document.querySelector("#routes tbody");
+      for (const route of r.json || []) {
+        const row = document.createElement("tr");
+        for (const text of [route.method, route.path, route.access]) {
+          const td = document.createElement("td");
+          td.textContent = text;
+          row.appendChild(td);
+        }
+        body.appendChild(row);
+      }
+    });
+  }
+
   // ---- operators: tenants ----
   if (document.getElementById("tenants")) loadTenants();
   on("tenant-create", async (form) => {

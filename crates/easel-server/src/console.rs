@@ -55,6 +55,26 @@ async fn tenants() -> Response {
     )
 }
 
+async fn api() -> Response {
+    asset(
+        "text/html; charset=utf-8",
+        include_str!("../console/api.html"),
+    )
+}
+
+/// The route table as JSON, for the reference page.
+async fn api_routes() -> Response {
+    let routes: Vec<serde_json::Value> = crate::route_table()
+        .into_iter()
+        .map(|r| serde_json::json!({"method": r.method, "path": r.path, "access": r.access}))
+        .collect();
+    let mut response = axum::Json(routes).into_response();
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 async fn script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
@@ -87,6 +107,12 @@ pub fn router() -> Routes {
             "/console/tenants",
             get(tenants),
             &[("GET", "public page; its calls need an operator")],
+        )
+        .add("/console/api", get(api), &[("GET", "public")])
+        .add(
+            "/console/api/routes.json",
+            get(api_routes),
+            &[("GET", "public")],
         )
         .add("/console/static/auth.js", get(script), &[("GET", "public")])
         .add(

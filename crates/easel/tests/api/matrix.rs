@@ -385,6 +385,14 @@ fn expectations() -> BTreeMap<&'static str, [u16; 9]> {
             "GET /console/static/easel.css",
             [200, 200, 200, 200, 200, 200, 200, 200, 200],
         ),
+        (
+            "GET /console/api",
+            [200, 200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET /console/api/routes.json",
+            [200, 200, 200, 200, 200, 200, 200, 200, 200],
+        ),
     ])
 }
 
