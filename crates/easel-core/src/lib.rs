@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod apikey;
+pub mod cache;
 pub mod clock;
 pub mod error;
 pub mod ids;

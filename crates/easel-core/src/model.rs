@@ -104,6 +104,9 @@ pub struct ApiKey {
     pub is_active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// As of the last flush of the nodes' usage counters.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub use_count: i64,
 }
 
 impl ApiKey {

@@ -215,6 +215,19 @@ pub trait Store: Send + Sync + 'static {
     /// All of the tenant's users (for the metadata and summary calls).
     async fn all_users(&self, tenant: &Uid) -> Result<Vec<User>>;
 
+    // ---- usage and the change feed ----
+
+    /// Adds counted uses to keys: `(key, uses, last use)`, in one transaction.
+    async fn record_key_usage(
+        &self,
+        usage: &[(Uid, i64, chrono::DateTime<chrono::Utc>)],
+    ) -> Result<()>;
+    /// Tells every other node about a change (PostgreSQL `NOTIFY`; nothing for SQLite, which
+    /// has one node).
+    async fn publish(&self, change: &str) -> Result<()>;
+    /// The changes other nodes publish, if this store has a feed.
+    async fn subscribe(&self) -> Result<Option<tokio::sync::mpsc::Receiver<String>>>;
+
     /// The tenant's newest audit rows, newest first.
     async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>>;
 }

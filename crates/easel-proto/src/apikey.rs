@@ -45,6 +45,13 @@ pub struct ApiKeyStatus {
     /// Easel extension: `active`, `inactive` (revoked) or `expired`.
     #[serde(default)]
     pub state: String,
+    /// Easel extension: when the key was last used (as of the nodes' last counter flush,
+    /// every few seconds); Go's zero time if never.
+    #[serde(default, with = "crate::time::optional")]
+    pub last_used: Option<DateTime<Utc>>,
+    /// Easel extension: how many requests the key has authenticated.
+    #[serde(default)]
+    pub use_count: i64,
 }
 
 /// `v1ApiKeys`, with `listmeta` as on every Easel list.

@@ -15,7 +15,7 @@ use crate::AppState;
 
 /// An authenticated caller. Extracting it refuses the request with 401 when there is no
 /// valid credential.
-pub struct Authenticated(pub Caller);
+pub struct Authenticated(pub std::sync::Arc<Caller>);
 
 /// What the caller presented.
 pub enum Credential {
@@ -104,7 +104,12 @@ impl FromRequestParts<AppState> for Authenticated {
             _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),
         };
         let caller = match project_uid(parts) {
-            Some(project) => state.easel.enter_project(caller, &project).await?,
+            Some(project) => std::sync::Arc::new(
+                state
+                    .easel
+                    .enter_project(Caller::clone(&caller), &project)
+                    .await?,
+            ),
             None => caller,
         };
         Ok(Authenticated(caller))

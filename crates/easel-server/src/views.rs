@@ -49,6 +49,8 @@ pub fn api_key(view: &ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
         status: proto::ApiKeyStatus {
             is_active: key.is_active,
             state: key.state(now).as_str().to_owned(),
+            last_used: key.last_used_at,
+            use_count: key.use_count,
         },
     }
 }

@@ -56,6 +56,60 @@ impl PostgresStore {
     }
 }
 
+/// The channel every node listens on for changes that may make cached callers stale.
+const CHANNEL: &str = "easel_changes";
+
+/// `NOTIFY`: delivered to every listening node (including this one, which has already
+/// applied the change itself).
+async fn publish(store: &PostgresStore, change: &str) -> Result<(), Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(change)
+        .execute(&store.writer)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// `LISTEN`, on a connection of its own that is re-opened whenever it drops. A drop may have
+/// lost notifications, so every reconnection is reported as `all` (drop every cached caller).
+async fn subscribe(
+    store: &PostgresStore,
+) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, Error> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1024);
+    let pool = store.writer.clone();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .map_err(db_error)?;
+    listener.listen(CHANNEL).await.map_err(db_error)?;
+    tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if tx.send(notification.payload().to_owned()).await.is_err() {
+                        return;
+                    }
+                }
+                // The connection dropped; sqlx reconnects on the next call.
+                Ok(None) => {
+                    tracing::warn!("change feed connection lost; dropping cached callers");
+                    if tx.send("all".to_owned()).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "change feed error; retrying");
+                    if tx.send("all".to_owned()).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    Ok(Some(rx))
+}
+
 easel_store_sql::sql_store! {
     store = PostgresStore,
     db = sqlx::Postgres,
@@ -63,4 +117,6 @@ easel_store_sql::sql_store! {
     roles_agg = "string_agg(role_uid, ',')",
     random_uid = "substr(md5(random()::text || $1), 1, 24)",
     map_err = db_error,
+    publish = publish,
+    subscribe = subscribe,
 }

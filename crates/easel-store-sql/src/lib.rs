@@ -32,7 +32,9 @@ macro_rules! sql_store {
         row = $row:ty,
         roles_agg = $agg:literal,
         random_uid = $random_uid:literal,
-        map_err = $map_err:path $(,)?
+        map_err = $map_err:path,
+        publish = $publish:path,
+        subscribe = $subscribe:path $(,)?
     ) => {
         const _: () = {
             use ::easel_core::access::{Permission, Scope, TENANT_ADMIN};
@@ -65,7 +67,8 @@ macro_rules! sql_store {
             const KEY_COLUMNS: &str = "k.uid AS k_uid, k.tenant_uid AS k_tenant_uid, \
                 k.owner_uid AS k_owner_uid, k.name AS k_name, k.description AS k_description, \
                 k.hint AS k_hint, k.expires_at AS k_expires_at, k.is_active AS k_is_active, \
-                k.created_at AS k_created_at, k.updated_at AS k_updated_at";
+                k.created_at AS k_created_at, k.updated_at AS k_updated_at, \
+                k.last_used_at AS k_last_used_at, k.use_count AS k_use_count";
             const KEY_VIEW_FROM: &str = "FROM api_keys k JOIN users u ON u.uid = k.owner_uid";
 
             fn unique_or(e: ::sqlx::Error, code: &'static str, message: &str) -> Error {
@@ -129,6 +132,11 @@ macro_rules! sql_store {
                     is_active: row.try_get("k_is_active").map_err($map_err)?,
                     created_at: from_millis(row.try_get("k_created_at").map_err($map_err)?),
                     updated_at: from_millis(row.try_get("k_updated_at").map_err($map_err)?),
+                    last_used_at: row
+                        .try_get::<Option<i64>, _>("k_last_used_at")
+                        .map_err($map_err)?
+                        .map(from_millis),
+                    use_count: row.try_get("k_use_count").map_err($map_err)?,
                 })
             }
 
@@ -1906,6 +1914,37 @@ macro_rules! sql_store {
                         .iter()
                         .map(user_from)
                         .collect()
+                }
+
+                async fn record_key_usage(
+                    &self,
+                    usage: &[(Uid, i64, ::chrono::DateTime<::chrono::Utc>)],
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    for (uid, uses, last) in usage {
+                        ::sqlx::query(
+                            "UPDATE api_keys SET use_count = use_count + $2, last_used_at = \
+                             CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 \
+                             ELSE last_used_at END WHERE uid = $1",
+                        )
+                        .bind(uid.as_str())
+                        .bind(*uses)
+                        .bind(to_millis(*last))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
+                    }
+                    tx.commit().await.map_err($map_err)
+                }
+
+                async fn publish(&self, change: &str) -> Result<()> {
+                    $publish(self, change).await
+                }
+
+                async fn subscribe(
+                    &self,
+                ) -> Result<Option<::tokio::sync::mpsc::Receiver<String>>> {
+                    $subscribe(self).await
                 }
 
                 async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>> {

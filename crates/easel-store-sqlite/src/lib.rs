@@ -83,6 +83,15 @@ impl SqliteStore {
     }
 }
 
+/// One node: nobody else to tell.
+async fn publish(_: &SqliteStore, _: &str) -> Result<(), Error> {
+    Ok(())
+}
+
+async fn subscribe(_: &SqliteStore) -> Result<Option<tokio::sync::mpsc::Receiver<String>>, Error> {
+    Ok(None)
+}
+
 easel_store_sql::sql_store! {
     store = SqliteStore,
     db = sqlx::Sqlite,
@@ -90,4 +99,6 @@ easel_store_sql::sql_store! {
     roles_agg = "group_concat(role_uid, ',')",
     random_uid = "lower(hex(randomblob(12)))",
     map_err = db_error,
+    publish = publish,
+    subscribe = subscribe,
 }

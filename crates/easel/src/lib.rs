@@ -67,6 +67,74 @@ pub struct Prepared {
     pub router: easel_server::Router,
 }
 
+/// How often counted key uses are written to the store.
+const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The work a node does besides answering requests: writing key-usage counts in batches, and
+/// applying the changes other nodes announce (PostgreSQL only).
+async fn start_background_tasks(easel: &Arc<Easel>) -> anyhow::Result<()> {
+    let flusher = Arc::downgrade(easel);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(USAGE_FLUSH);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(easel) = flusher.upgrade() else {
+                return;
+            };
+            if let Err(e) = easel.flush_usage().await {
+                tracing::warn!(error = %detail(&e), "could not write key usage counts");
+            }
+        }
+    });
+    let feed = easel
+        .store()
+        .subscribe()
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
+        .context("listening for other nodes' changes")?;
+    if let Some(mut changes) = feed {
+        let listener = Arc::downgrade(easel);
+        tokio::spawn(async move {
+            while let Some(change) = changes.recv().await {
+                let Some(easel) = listener.upgrade() else {
+                    return;
+                };
+                easel.apply_remote_change(&change);
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Serves the node's counters in Prometheus' text format on a listener of their own, so that
+/// metrics are never exposed on the API's address by accident.
+pub async fn serve_metrics(listener: TcpListener, easel: Arc<Easel>) -> std::io::Result<()> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let easel = easel.clone();
+            async move {
+                let s = easel.cache_stats();
+                format!(
+                    "# TYPE easel_auth_cache_hits_total counter\neasel_auth_cache_hits_total {}\n\
+                     # TYPE easel_auth_cache_misses_total counter\neasel_auth_cache_misses_total {}\n\
+                     # TYPE easel_auth_store_lookups_total counter\neasel_auth_store_lookups_total {}\n\
+                     # TYPE easel_auth_cache_invalidations_total counter\neasel_auth_cache_invalidations_total {}\n\
+                     # TYPE easel_auth_cache_entries gauge\neasel_auth_cache_entries {}\n",
+                    s.hits.load(Relaxed),
+                    s.misses.load(Relaxed),
+                    s.store_lookups.load(Relaxed),
+                    s.invalidations.load(Relaxed),
+                    easel.cache_len(),
+                )
+            }
+        }),
+    );
+    axum::serve(listener, app).await
+}
+
 /// Builds the service on `store`, bootstraps an empty database, and binds `listener`.
 pub async fn prepare(
     store: Arc<dyn Store>,
@@ -88,6 +156,7 @@ pub async fn prepare(
         .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
         .context("bootstrapping the first tenant")?;
     let easel = Arc::new(easel);
+    start_background_tasks(&easel).await?;
     let router = easel_server::app(
         AppState {
             easel: easel.clone(),

@@ -93,6 +93,15 @@ struct ServeArgs {
     /// Mark the token cookie `Secure` (set this when clients reach Easel over TLS).
     #[arg(long, env = "EASEL_SECURE_COOKIES")]
     secure_cookies: bool,
+    /// Serve Prometheus metrics on this address (a listener of its own).
+    #[arg(long, env = "EASEL_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// How many authenticated callers each node keeps in its verify cache.
+    #[arg(long, env = "EASEL_CACHE_CAPACITY", default_value_t = 100_000)]
+    cache_capacity: usize,
+    /// Seconds a cached caller is trusted before the store is asked again.
+    #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 5)]
+    cache_recheck_secs: i64,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "EASEL_LOG_FORMAT", default_value = "pretty")]
     log_format: String,
@@ -265,6 +274,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             public_url,
             session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
             allow_signup: args.allow_signup,
+            cache_capacity: args.cache_capacity.max(16),
+            cache_recheck: chrono::Duration::seconds(args.cache_recheck_secs.max(1)),
             ..EaselConfig::default()
         },
         mailer,
@@ -284,8 +295,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(outcome) = &prepared.bootstrap {
         print_bootstrap(outcome, &base);
     }
+    if let Some(address) = args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening for metrics on {address}"))?;
+        tracing::info!(%address, "metrics on http://{address}/metrics");
+        tokio::spawn(easel::serve_metrics(listener, prepared.easel.clone()));
+    }
     tracing::info!(address = %prepared.address, "Easel is listening on {base}");
+    let easel = prepared.easel.clone();
     easel_server::serve(prepared.listener, prepared.router, shutdown_signal()).await?;
+    if let Err(e) = easel.flush_usage().await {
+        tracing::warn!(error = %easel::detail(&e), "could not write the last key usage counts");
+    }
     tracing::info!("stopped");
     Ok(())
 }

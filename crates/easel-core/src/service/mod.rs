@@ -5,7 +5,8 @@ mod rbac;
 mod sessions;
 mod tenants;
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -15,6 +16,7 @@ pub use tenants::NewTenant;
 
 use crate::access::{Caller, Permission, TENANT_ADMIN};
 use crate::apikey::KeyFormat;
+use crate::cache::{AuthCache, Change};
 use crate::clock::Clock;
 use crate::error::{AuthFailure, Error, Result};
 use crate::ids::Uid;
@@ -48,6 +50,11 @@ pub struct EaselConfig {
     pub throttle_window: Duration,
     /// Whether people may sign up for a new organisation themselves.
     pub allow_signup: bool,
+    /// How many authenticated callers the verify cache keeps.
+    pub cache_capacity: usize,
+    /// How long a cached caller is trusted before the store is asked again (the bound on a
+    /// change another node failed to announce).
+    pub cache_recheck: Duration,
 }
 
 impl Default for EaselConfig {
@@ -62,6 +69,8 @@ impl Default for EaselConfig {
             failures_per_address: 50,
             throttle_window: Duration::minutes(15),
             allow_signup: false,
+            cache_capacity: 100_000,
+            cache_recheck: Duration::seconds(5),
         }
     }
 }
@@ -146,6 +155,9 @@ pub struct Easel {
     dummy_hash: String,
     /// Serialises signing-key creation on this node.
     signing_key_creation: tokio::sync::Mutex<()>,
+    cache: AuthCache,
+    /// Key uses counted since the last flush: uses and the latest use, per key.
+    usage: Mutex<HashMap<Uid, (i64, DateTime<Utc>)>>,
 }
 
 const LIST_USERS: &str = "users";
@@ -196,10 +208,12 @@ impl Easel {
             mailer: Arc::new(NoMailer),
             keys,
             pages: PageCodec::new(secret),
-            config,
             signing_keys: RwLock::new((Vec::new(), DateTime::UNIX_EPOCH)),
             dummy_hash,
             signing_key_creation: tokio::sync::Mutex::new(()),
+            cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
+            usage: Mutex::new(HashMap::new()),
+            config,
         })
     }
 
@@ -329,6 +343,8 @@ impl Easel {
             is_active: true,
             created_at: now,
             updated_at: now,
+            last_used_at: None,
+            use_count: 0,
         };
         let audit = vec![
             self.audit(&tenant.uid, None, "tenant.create", &tenant.uid, "bootstrap"),
@@ -356,10 +372,20 @@ impl Easel {
 
     // ---- authentication --------------------------------------------------------------------
 
-    /// Who presents this key. A malformed key is refused without asking the store.
-    pub async fn authenticate_api_key(&self, presented: &str) -> Result<Caller> {
+    /// Who presents this key. A malformed key is refused without asking the store; a key
+    /// seen recently is answered from the verify cache.
+    pub async fn authenticate_api_key(&self, presented: &str) -> Result<Arc<Caller>> {
         let hash = KeyFormat::parse(presented)
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
+        let now = self.now();
+        if let Some(caller) = self.cache.get(&hash.0, now) {
+            self.count_use(&caller, now);
+            return Ok(caller);
+        }
+        self.cache
+            .stats
+            .store_lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let auth = self
             .store
             .api_key_by_hash(&hash)
@@ -378,14 +404,66 @@ impl Easel {
             return Err(Error::Unauthenticated(AuthFailure::Disabled));
         }
         let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
-        Ok(Caller {
+        let valid_until = auth.key.expires_at;
+        let caller = Arc::new(Caller {
             key_uid: Some(auth.key.uid),
             session_uid: None,
             tenant: auth.tenant,
             user: auth.user,
             project: None,
             permissions,
-        })
+        });
+        self.cache.insert(hash.0, caller.clone(), valid_until, now);
+        self.count_use(&caller, now);
+        Ok(caller)
+    }
+
+    fn count_use(&self, caller: &Caller, now: DateTime<Utc>) {
+        if let Some(key) = &caller.key_uid {
+            let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+            let entry = usage.entry(key.clone()).or_insert((0, now));
+            entry.0 += 1;
+            entry.1 = entry.1.max(now);
+        }
+    }
+
+    /// Writes the counted key uses to the store in one batch. Runs every few seconds and at
+    /// shutdown; a crash loses at most one interval of counts, never a key.
+    pub async fn flush_usage(&self) -> Result<()> {
+        let batch: Vec<(Uid, i64, DateTime<Utc>)> = {
+            let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+            usage.drain().map(|(k, (n, t))| (k, n, t)).collect()
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.store.record_key_usage(&batch).await
+    }
+
+    /// A change that may make cached callers stale: applied here at once, and announced to
+    /// the other nodes.
+    pub(crate) async fn changed(&self, change: Change) {
+        self.cache.invalidate(&change);
+        if let Err(e) = self.store.publish(&change.encode()).await {
+            // The other nodes still re-check within `cache_recheck`.
+            tracing::warn!(error = ?e, "could not announce a change to other nodes");
+        }
+    }
+
+    /// A change another node announced.
+    pub fn apply_remote_change(&self, encoded: &str) {
+        if let Some(change) = Change::decode(encoded) {
+            self.cache.invalidate(&change);
+        }
+    }
+
+    /// The verify cache's counters: hits, misses, store lookups, invalidations.
+    pub fn cache_stats(&self) -> &crate::cache::CacheStats {
+        &self.cache.stats
+    }
+
+    pub fn cache_len(&self) -> usize {
+        self.cache.len()
     }
 
     // ---- users -----------------------------------------------------------------------------
@@ -500,7 +578,9 @@ impl Easel {
             &user.uid,
             detail,
         );
-        self.store.update_user(&user, &audit).await
+        self.store.update_user(&user, &audit).await?;
+        self.changed(Change::User(user.uid)).await;
+        Ok(())
     }
 
     /// Needs `user.delete`. The user's keys go with the user.
@@ -516,7 +596,9 @@ impl Easel {
         );
         self.store
             .delete_user(&caller.tenant.uid, &uid, &audit)
-            .await
+            .await?;
+        self.changed(Change::User(uid)).await;
+        Ok(())
     }
 
     // ---- API keys --------------------------------------------------------------------------
@@ -566,6 +648,8 @@ impl Easel {
             is_active: true,
             created_at: draft.created_at,
             updated_at: draft.created_at,
+            last_used_at: None,
+            use_count: 0,
         };
         let audit = self.audit(
             &tenant.uid,
@@ -717,7 +801,9 @@ impl Easel {
             &key.uid,
             changed.join(","),
         );
-        self.store.update_api_key(&key, &audit).await
+        self.store.update_api_key(&key, &audit).await?;
+        self.changed(Change::Key(key.uid)).await;
+        Ok(())
     }
 
     /// Revokes (`false`) or re-activates (`true`) a key. One's own keys need nothing;
@@ -762,7 +848,9 @@ impl Easel {
             &key.uid,
             "",
         );
-        self.store.update_api_key(&key, &audit).await
+        self.store.update_api_key(&key, &audit).await?;
+        self.changed(Change::Key(key.uid)).await;
+        Ok(())
     }
 
     /// One's own keys need nothing; another user's need `apiKey.delete`.
@@ -778,7 +866,9 @@ impl Easel {
         );
         self.store
             .delete_api_key(&caller.tenant.uid, &view.key.uid, &audit)
-            .await
+            .await?;
+        self.changed(Change::Key(view.key.uid)).await;
+        Ok(())
     }
 
     // ---- tenant settings -------------------------------------------------------------------
@@ -820,7 +910,9 @@ impl Easel {
             &tenant.uid,
             format!("maxKeyLifetimeDays={max_lifetime_days}"),
         );
-        self.store.update_tenant(&tenant, &audit).await
+        self.store.update_tenant(&tenant, &audit).await?;
+        self.changed(Change::Tenant(tenant.uid)).await;
+        Ok(())
     }
 
     // ---- tenants ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Easel;
 use crate::access::{builtin_role, Caller, Permission, Scope, BUILTIN_ROLES};
+use crate::cache::Change;
 use crate::error::{Error, Result};
 use crate::ids::Uid;
 use crate::model::{
@@ -420,7 +421,10 @@ impl Easel {
         }
         role.updated_at = self.now();
         let audit = self.role_audit(caller, "role.update", &role.uid, &role.name);
-        self.store.update_role(&role, &audit).await
+        self.store.update_role(&role, &audit).await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
+        Ok(())
     }
 
     /// `role.delete`: a custom role, and every assignment of it.
@@ -430,7 +434,10 @@ impl Easel {
         let audit = self.role_audit(caller, "role.delete", &role.uid, &role.name);
         self.store
             .delete_role(&caller.tenant.uid, &role.uid, &audit)
-            .await
+            .await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
+        Ok(())
     }
 
     /// `role.create`: a custom copy of any role, built-in or not, under a new name.
@@ -528,6 +535,8 @@ impl Easel {
                     &audit,
                 )
                 .await?;
+            self.changed(Change::Tenant(caller.tenant.uid.clone()))
+                .await;
         }
         Ok(team.uid)
     }
@@ -616,6 +625,8 @@ impl Easel {
         team.updated_at = self.now();
         let audit = self.role_audit(caller, "team.update", &team.uid, &team.name);
         self.store.update_team(&team, &audit).await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
         if let Some(roles) = roles {
             self.set_tenant_roles(caller, SubjectKind::Team, &team.uid, roles)
                 .await?;
@@ -674,7 +685,10 @@ impl Easel {
         let audit = self.role_audit(caller, "team.delete", &team.uid, &team.name);
         self.store
             .delete_team(&caller.tenant.uid, &team.uid, &audit)
-            .await
+            .await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
+        Ok(())
     }
 
     // ---- role assignments ------------------------------------------------------------------
@@ -716,7 +730,10 @@ impl Easel {
         );
         self.store
             .set_bindings(&caller.tenant.uid, kind, uid, false, &bindings, &audit)
-            .await
+            .await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
+        Ok(())
     }
 
     /// Tenant roles of a user or team: its own, and (for users) those it inherits from teams.
@@ -852,7 +869,10 @@ impl Easel {
         let audit = self.role_audit(caller, &format!("{}.projects", kind.as_str()), &uid, "");
         self.store
             .set_bindings(&caller.tenant.uid, kind, &uid, true, &bindings, &audit)
-            .await
+            .await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
+        Ok(())
     }
 
     // ---- users: metadata and summaries -----------------------------------------------------
@@ -1005,6 +1025,8 @@ impl Easel {
         self.store
             .insert_project(&project, &members, &audit)
             .await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
         Ok(project.uid)
     }
 
@@ -1103,6 +1125,8 @@ impl Easel {
                     .await?;
             }
         }
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
         Ok(())
     }
 
@@ -1141,7 +1165,10 @@ impl Easel {
         let audit = self.role_audit(caller, "project.delete", &uid, &project.name);
         self.store
             .delete_project(&caller.tenant.uid, &uid, &audit)
-            .await
+            .await?;
+        self.changed(Change::Tenant(caller.tenant.uid.clone()))
+            .await;
+        Ok(())
     }
 
     /// The projects the caller may see: all of them with `project.list`, otherwise those

@@ -5,6 +5,7 @@ use chrono::Duration;
 
 use super::Easel;
 use crate::access::{Caller, Permission, TENANT_ADMIN};
+use crate::cache::Change;
 use crate::error::{Error, Result};
 use crate::ids::Uid;
 use crate::mail::Mail;
@@ -159,7 +160,9 @@ impl Easel {
             "tenant.deactivate"
         };
         let audit = self.audit(&tenant.uid, Some(&caller.user.uid), action, &tenant.uid, "");
-        self.store.update_tenant(&tenant, &audit).await
+        self.store.update_tenant(&tenant, &audit).await?;
+        self.changed(Change::Tenant(tenant.uid)).await;
+        Ok(())
     }
 
     /// Operators only. Deletes the tenant and everything in it in one transaction: its keys
@@ -181,7 +184,9 @@ impl Easel {
             &uid,
             format!("name {}", tenant.name),
         );
-        self.store.delete_tenant(&uid, &audit).await
+        self.store.delete_tenant(&uid, &audit).await?;
+        self.changed(Change::Tenant(uid)).await;
+        Ok(())
     }
 
     /// Public. Whether a name is valid, not reserved, and free (regardless of letter case).
@@ -401,6 +406,8 @@ impl Easel {
             "user.withdrawOperator"
         };
         let audit = self.audit(&tenant.uid, Some(&caller.user.uid), action, &user.uid, "");
-        self.store.set_operator(&user, grant, &audit).await
+        self.store.set_operator(&user, grant, &audit).await?;
+        self.changed(Change::User(user.uid)).await;
+        Ok(())
     }
 }

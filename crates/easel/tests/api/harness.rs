@@ -85,6 +85,17 @@ async fn connect_admin(url: &str) -> sqlx::PgConnection {
     }
 }
 
+impl TestDb {
+    /// The same database, for a second server: it does not drop the database when done.
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: None,
+            postgres_name: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some(name) = self.postgres_name.take() else {

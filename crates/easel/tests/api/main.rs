@@ -9,6 +9,7 @@ mod harness;
 
 mod api_keys;
 mod bootstrap;
+mod cache;
 mod errors;
 mod isolation;
 mod lists;

@@ -1,0 +1,277 @@
+//! The verify cache: callers already authenticated, keyed by the SHA-256 of the key or token
+//! they presented, so that an authenticated request costs a checksum, a hash and a map lookup
+//! instead of a store round trip (and, for tokens, an Ed25519 verification).
+//!
+//! - It holds no secret: keys are hashes, values are what the store would return anyway.
+//! - It only ever holds successes: unknown or refused credentials are never cached.
+//! - It is bounded (`capacity` entries across 16 shards; a full shard drops its oldest).
+//! - An entry is used only while its key or token is unexpired, and for at most `recheck`
+//!   after it was loaded: past that, the store is asked again. That bounds how long a change
+//!   this node was not told about (a lost notification) can go unnoticed.
+//! - Every change that can affect authentication removes the entries it concerns at once on
+//!   the node that made it ([`Change`]), and other nodes are told through the store.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::access::Caller;
+use crate::ids::Uid;
+
+const SHARDS: usize = 16;
+
+/// Something that changed in the store and may make cached callers stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Key(Uid),
+    User(Uid),
+    Session(Uid),
+    /// Anything tenant-wide: roles, teams, projects, the tenant's own state.
+    Tenant(Uid),
+    /// Everything (after a lost connection to the change feed).
+    All,
+}
+
+impl Change {
+    /// The wire form other nodes receive: `key:<uid>`, `user:<uid>`, …
+    pub fn encode(&self) -> String {
+        match self {
+            Change::Key(u) => format!("key:{u}"),
+            Change::User(u) => format!("user:{u}"),
+            Change::Session(u) => format!("session:{u}"),
+            Change::Tenant(u) => format!("tenant:{u}"),
+            Change::All => "all".to_owned(),
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<Change> {
+        if s == "all" {
+            return Some(Change::All);
+        }
+        let (kind, uid) = s.split_once(':')?;
+        let uid = Uid::parse(uid)?;
+        match kind {
+            "key" => Some(Change::Key(uid)),
+            "user" => Some(Change::User(uid)),
+            "session" => Some(Change::Session(uid)),
+            "tenant" => Some(Change::Tenant(uid)),
+            _ => None,
+        }
+    }
+}
+
+struct Entry {
+    caller: Arc<Caller>,
+    /// The key or token stops being valid here.
+    valid_until: DateTime<Utc>,
+    loaded_at: DateTime<Utc>,
+}
+
+impl Entry {
+    fn concerns(&self, change: &Change) -> bool {
+        match change {
+            Change::Key(u) => self.caller.key_uid.as_ref() == Some(u),
+            Change::User(u) => &self.caller.user.uid == u,
+            Change::Session(u) => self.caller.session_uid.as_ref() == Some(u),
+            Change::Tenant(u) => &self.caller.tenant.uid == u,
+            Change::All => true,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    /// Store lookups made to authenticate (on misses).
+    pub store_lookups: AtomicU64,
+    pub invalidations: AtomicU64,
+}
+
+pub struct AuthCache {
+    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
+    per_shard: usize,
+    recheck: Duration,
+    pub stats: CacheStats,
+}
+
+impl AuthCache {
+    pub fn new(capacity: usize, recheck: Duration) -> AuthCache {
+        AuthCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: (capacity / SHARDS).max(1),
+            recheck,
+            stats: CacheStats::default(),
+        }
+    }
+
+    fn shard(&self, hash: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry>> {
+        &self.shards[hash[0] as usize % SHARDS]
+    }
+
+    pub fn get(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Option<Arc<Caller>> {
+        let shard = self.shard(hash).lock().unwrap_or_else(|p| p.into_inner());
+        let found = shard
+            .get(hash)
+            .filter(|e| now < e.valid_until && now - e.loaded_at < self.recheck)
+            .map(|e| e.caller.clone());
+        drop(shard);
+        let counter = if found.is_some() {
+            &self.stats.hits
+        } else {
+            &self.stats.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    pub fn insert(
+        &self,
+        hash: [u8; 32],
+        caller: Arc<Caller>,
+        valid_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) {
+        let mut shard = self.shard(&hash).lock().unwrap_or_else(|p| p.into_inner());
+        if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
+            if let Some(oldest) = shard
+                .iter()
+                .min_by_key(|(_, e)| e.loaded_at)
+                .map(|(k, _)| *k)
+            {
+                shard.remove(&oldest);
+            }
+        }
+        shard.insert(
+            hash,
+            Entry {
+                caller,
+                valid_until,
+                loaded_at: now,
+            },
+        );
+    }
+
+    pub fn invalidate(&self, change: &Change) {
+        self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
+        for shard in &self.shards {
+            shard
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, e| !e.concerns(change));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Tenant, User};
+
+    fn uid(n: u8) -> Uid {
+        Uid::parse(&format!("{n:024x}")).unwrap()
+    }
+
+    fn caller(key: u8, user: u8, tenant: u8) -> Arc<Caller> {
+        let t0 = DateTime::UNIX_EPOCH;
+        Arc::new(Caller {
+            tenant: Tenant {
+                uid: uid(tenant),
+                name: "t".into(),
+                is_active: true,
+                max_key_lifetime_days: 1,
+                token_lifetime_minutes: 15,
+                password_min_length: 8,
+                created_at: t0,
+                updated_at: t0,
+            },
+            user: User {
+                uid: uid(user),
+                tenant_uid: uid(tenant),
+                email: "e@x.test".into(),
+                first_name: "f".into(),
+                last_name: "l".into(),
+                is_active: true,
+                is_operator: false,
+                password_hash: None,
+                roles: vec![],
+                created_at: t0,
+                updated_at: t0,
+            },
+            key_uid: Some(uid(key)),
+            session_uid: None,
+            project: None,
+            permissions: Default::default(),
+        })
+    }
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::UNIX_EPOCH + Duration::seconds(secs)
+    }
+
+    #[test]
+    fn entries_expire_with_their_credential_and_after_the_recheck_interval() {
+        let cache = AuthCache::new(100, Duration::seconds(5));
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0));
+        assert!(cache.get(&[1; 32], t(4)).is_some());
+        assert!(cache.get(&[1; 32], t(5)).is_none(), "rechecked after 5 s");
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(98));
+        assert!(cache.get(&[1; 32], t(99)).is_some());
+        assert!(cache.get(&[1; 32], t(100)).is_none(), "the key expired");
+    }
+
+    #[test]
+    fn changes_remove_exactly_the_entries_they_concern() {
+        let cache = AuthCache::new(100, Duration::seconds(5));
+        cache.insert([1; 32], caller(1, 10, 20), t(100), t(0));
+        cache.insert([2; 32], caller(2, 11, 20), t(100), t(0));
+        cache.insert([3; 32], caller(3, 12, 21), t(100), t(0));
+        cache.invalidate(&Change::Key(uid(1)));
+        assert!(cache.get(&[1; 32], t(1)).is_none());
+        assert!(cache.get(&[2; 32], t(1)).is_some());
+        cache.invalidate(&Change::Tenant(uid(20)));
+        assert!(cache.get(&[2; 32], t(1)).is_none());
+        assert!(cache.get(&[3; 32], t(1)).is_some());
+        cache.invalidate(&Change::All);
+        assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let cache = AuthCache::new(32, Duration::seconds(5));
+        for i in 0..1000u32 {
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&i.to_le_bytes());
+            cache.insert(hash, caller(1, 2, 3), t(100), t(i as i64));
+        }
+        assert!(cache.len() <= 32, "{}", cache.len());
+    }
+
+    #[test]
+    fn changes_travel_as_text() {
+        for change in [
+            Change::Key(uid(1)),
+            Change::User(uid(2)),
+            Change::Session(uid(3)),
+            Change::Tenant(uid(4)),
+            Change::All,
+        ] {
+            assert_eq!(Change::decode(&change.encode()), Some(change));
+        }
+        assert_eq!(Change::decode("key:nope"), None);
+        assert_eq!(Change::decode("bogus"), None);
+    }
+}

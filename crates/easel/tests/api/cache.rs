@@ -1,0 +1,157 @@
+//! The verify cache and usage counters: what stays off the store, what never enters the
+//! cache, and how a change on one node reaches another.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use easel_core::ManualClock;
+
+use crate::harness::*;
+
+fn lookups(server: &TestServer) -> u64 {
+    server.easel.cache_stats().store_lookups.load(Relaxed)
+}
+
+on_both_stores! {
+    async fn malformed_keys_never_reach_the_store_and_unknown_ones_are_never_cached(server) {
+        server.admin.user_info().await.unwrap();
+        let before = lookups(&server);
+        let entries = server.easel.cache_len();
+        for bad in ["garbage", "easel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "easel_"] {
+            assert_error(server.anonymous.with_api_key(bad).user_info().await, 401, "ApiKeyMalformed");
+        }
+        assert_eq!(lookups(&server), before, "a bad checksum is refused before the store");
+        for _ in 0..3 {
+            let unknown = easel_core::apikey::KeyFormat::new("easel").unwrap().generate(&easel_core::OsRandom).value;
+            assert_error(server.anonymous.with_api_key(unknown).user_info().await, 401, "ApiKeyInvalid");
+        }
+        assert_eq!(lookups(&server), before + 3, "unknown keys are looked up");
+        assert_eq!(server.easel.cache_len(), entries, "and never cached");
+    }
+
+    async fn a_key_in_use_is_answered_from_memory(server) {
+        let key = server.admin.create_api_key(&key_entity("hot", "", None)).await.unwrap();
+        let hot = server.anonymous.with_api_key(&key.api_key);
+        hot.user_info().await.unwrap();
+        let before = lookups(&server);
+        let hits = server.easel.cache_stats().hits.load(Relaxed);
+        for _ in 0..20 {
+            hot.user_info().await.unwrap();
+        }
+        assert_eq!(lookups(&server), before, "no store lookup while cached");
+        assert!(server.easel.cache_stats().hits.load(Relaxed) >= hits + 20);
+        // Past the re-check interval the store is asked again (a change this node missed
+        // cannot live longer than that).
+        server.clock.advance(chrono::Duration::seconds(5));
+        hot.user_info().await.unwrap();
+        assert_eq!(lookups(&server), before + 1);
+        // Tokens too: the signature is verified once.
+        let token = hot.authenticate().await.unwrap().authorization;
+        let session = server.anonymous.with_token(&token);
+        session.user_info().await.unwrap();
+        let before = lookups(&server);
+        for _ in 0..20 {
+            session.user_info().await.unwrap();
+        }
+        assert_eq!(lookups(&server), before);
+    }
+
+    async fn key_uses_are_counted_in_memory_and_written_in_batches(server) {
+        let key = server.admin.create_api_key(&key_entity("counted", "", None)).await.unwrap();
+        let counted = server.anonymous.with_api_key(&key.api_key);
+        for _ in 0..7 {
+            counted.user_info().await.unwrap();
+        }
+        server.clock.advance(chrono::Duration::minutes(1));
+        counted.user_info().await.unwrap();
+        server.easel.flush_usage().await.unwrap();
+        let read = server.admin.get_api_key(&key.uid).await.unwrap();
+        assert_eq!(read.status.use_count, 8);
+        assert_eq!(read.status.last_used, Some(test_epoch() + chrono::Duration::minutes(1)));
+        // Counting goes on from there.
+        counted.user_info().await.unwrap();
+        server.easel.flush_usage().await.unwrap();
+        assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 9);
+    }
+}
+
+/// Two nodes on one PostgreSQL: a key revoked on one, and a role taken away on one, are
+/// refused by the other as soon as the notification arrives — the clocks do not move, so the
+/// periodic re-check cannot be what does it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_node_reaches_the_other() {
+    let first = start(Backend::Postgres).await;
+    let (second, _) = launch(
+        Backend::Postgres,
+        first.db.shared(),
+        Arc::new(ManualClock::new(test_epoch())),
+    )
+    .await;
+    let second = second.with_admin_key(first.admin_key.clone()).await;
+
+    let (alice, _) = first.user_with_key("alice@acme.test").await;
+    let key = first.admin_create_key_for(&alice, "roaming").await;
+    let on_second = second.anonymous.with_api_key(&key.api_key);
+    on_second.user_info().await.unwrap();
+    on_second.user_info().await.unwrap();
+    first
+        .admin
+        .set_api_key_active(&key.uid, false)
+        .await
+        .unwrap();
+    let mut refused = false;
+    for _ in 0..200 {
+        if on_second.user_info().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused,
+        "the second node still accepts a key revoked on the first"
+    );
+
+    // A role taken away.
+    first
+        .admin
+        .raw(
+            reqwest::Method::PUT,
+            &format!("/v1/users/{alice}/roles"),
+            Some(r#"{"roles":["Tenant Viewer"]}"#),
+        )
+        .await
+        .unwrap();
+    let key = first.admin_create_key_for(&alice, "viewer").await;
+    let viewer_on_second = second.anonymous.with_api_key(&key.api_key);
+    viewer_on_second
+        .list_users(&Default::default())
+        .await
+        .unwrap();
+    first
+        .admin
+        .raw(
+            reqwest::Method::PUT,
+            &format!("/v1/users/{alice}/roles"),
+            Some(r#"{"roles":[]}"#),
+        )
+        .await
+        .unwrap();
+    let mut refused = false;
+    for _ in 0..200 {
+        if viewer_on_second
+            .list_users(&Default::default())
+            .await
+            .is_err()
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        refused,
+        "the second node still grants a role taken away on the first"
+    );
+    drop(second);
+}
