@@ -215,6 +215,10 @@ pub trait Store: Send + Sync + 'static {
     /// All of the tenant's users (for the metadata and summary calls).
     async fn all_users(&self, tenant: &Uid) -> Result<Vec<User>>;
 
+    /// Bulk load for benchmarks and migrations: users (without roles) and keys, in one
+    /// transaction. No audit rows.
+    async fn bulk_insert(&self, users: &[User], keys: &[(ApiKey, KeyHash)]) -> Result<()>;
+
     // ---- usage and the change feed ----
 
     /// Adds counted uses to keys: `(key, uses, last use)`, in one transaction.

@@ -1916,6 +1916,38 @@ macro_rules! sql_store {
                         .collect()
                 }
 
+                async fn bulk_insert(
+                    &self,
+                    users: &[User],
+                    keys: &[(ApiKey, KeyHash)],
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    for u in users {
+                        ::sqlx::query(
+                            "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
+                             is_active, password_hash, created_at, updated_at, is_operator) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                        )
+                        .bind(u.uid.as_str())
+                        .bind(u.tenant_uid.as_str())
+                        .bind(&u.email)
+                        .bind(&u.first_name)
+                        .bind(&u.last_name)
+                        .bind(u.is_active)
+                        .bind(u.password_hash.as_deref())
+                        .bind(to_millis(u.created_at))
+                        .bind(to_millis(u.updated_at))
+                        .bind(u.is_operator)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
+                    }
+                    for (k, hash) in keys {
+                        insert_key_row(&mut tx, k, hash).await?;
+                    }
+                    tx.commit().await.map_err($map_err)
+                }
+
                 async fn record_key_usage(
                     &self,
                     usage: &[(Uid, i64, ::chrono::DateTime<::chrono::Utc>)],

@@ -109,6 +109,27 @@ struct ServeArgs {
 
 #[derive(Subcommand)]
 enum AdminCommand {
+    /// Print well-formed keys that no deployment issued (benchmarks of unknown keys).
+    GenerateKeys {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
+    /// Bulk-load users and keys into a tenant (benchmarks), and write a sample of the keys.
+    Seed {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        users: usize,
+        #[arg(long, default_value_t = 1000)]
+        keys: usize,
+        /// Write this many of the new keys' values here, one per line.
+        #[arg(long)]
+        keys_out: Option<std::path::PathBuf>,
+        #[arg(long, default_value_t = 10_000)]
+        sample: usize,
+    },
     /// Create an API key for a user and print only the key.
     CreateApiKey {
         #[command(flatten)]
@@ -313,12 +334,49 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn admin(command: AdminCommand) -> anyhow::Result<()> {
-    let AdminCommand::CreateApiKey {
-        store,
-        user,
-        tenant,
-        expires_in,
-    } = command;
+    let (store, user, tenant, expires_in) = match command {
+        AdminCommand::CreateApiKey {
+            store,
+            user,
+            tenant,
+            expires_in,
+        } => (store, user, tenant, expires_in),
+        AdminCommand::GenerateKeys { count } => {
+            let format = easel_core::apikey::KeyFormat::new(easel_core::apikey::DEFAULT_PREFIX)
+                .map_err(|e| anyhow::anyhow!(e))?;
+            for _ in 0..count {
+                println!("{}", format.generate(&OsRandom).value);
+            }
+            return Ok(());
+        }
+        AdminCommand::Seed {
+            store,
+            tenant,
+            users,
+            keys,
+            keys_out,
+            sample,
+        } => {
+            let started = std::time::Instant::now();
+            let store = open_store(&store.database_url).await?;
+            let easel = Easel::new(store, Arc::new(SystemClock), Arc::new(OsRandom), EaselConfig::default())
+                .await
+                .map_err(|e| anyhow::anyhow!(easel::detail(&e)))?;
+            let sampled = easel
+                .seed(tenant.as_deref(), users, keys, sample)
+                .await
+                .map_err(|e| anyhow::anyhow!(easel::detail(&e)))?;
+            if let Some(path) = keys_out {
+                std::fs::write(&path, sampled.join("\n") + "\n")
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            eprintln!(
+                "seeded {users} users and {keys} keys in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            return Ok(());
+        }
+    };
     let store = open_store(&store.database_url).await?;
     let easel = Easel::new(
         store,

@@ -975,6 +975,99 @@ impl Easel {
         Ok((tenant, admin))
     }
 
+    // ---- benchmarks ----
+
+    /// Seeds a tenant with `users` users (no roles, no password) and `keys` keys spread over
+    /// them (or over the tenant's first admin when `users` is 0), in batches. Returns up to
+    /// `sample` of the key values, for a load generator. For benchmarks: no audit rows.
+    pub async fn seed(
+        &self,
+        tenant_name: Option<&str>,
+        users: usize,
+        keys: usize,
+        sample: usize,
+    ) -> Result<Vec<String>> {
+        let tenant = match tenant_name {
+            Some(name) => self
+                .store
+                .tenant_by_name(&name.trim().to_lowercase())
+                .await?
+                .ok_or(Error::NotFound { kind: "tenant" })?,
+            None => self
+                .store
+                .tenants()
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(Error::NotFound { kind: "tenant" })?,
+        };
+        let now = self.now();
+        let mut owners: Vec<Uid> = Vec::new();
+        const BATCH: usize = 20_000;
+        let mut batch = Vec::new();
+        for i in 0..users {
+            let user = User {
+                uid: self.new_uid(),
+                tenant_uid: tenant.uid.clone(),
+                email: format!("seed{i}-{}@seed.easel.test", base62_string(self.rng.as_ref(), 6)).to_lowercase(),
+                first_name: "Seed".into(),
+                last_name: format!("User {i}"),
+                is_active: true,
+                is_operator: false,
+                password_hash: None,
+                roles: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            owners.push(user.uid.clone());
+            batch.push(user);
+            if batch.len() == BATCH {
+                self.store.bulk_insert(&batch, &[]).await?;
+                batch.clear();
+            }
+        }
+        self.store.bulk_insert(&batch, &[]).await?;
+        if owners.is_empty() {
+            let admin = self
+                .store
+                .all_users(&tenant.uid)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or(Error::NotFound { kind: "user" })?;
+            owners.push(admin.uid);
+        }
+        let mut sampled = Vec::new();
+        let mut keys_batch = Vec::new();
+        for i in 0..keys {
+            let generated = self.keys.generate(self.rng.as_ref());
+            let key = ApiKey {
+                uid: self.new_uid(),
+                tenant_uid: tenant.uid.clone(),
+                owner_uid: owners[i % owners.len()].clone(),
+                name: format!("seed {i}"),
+                description: String::new(),
+                hint: generated.hint.clone(),
+                expires_at: now + Duration::days(tenant.max_key_lifetime_days.min(365)),
+                is_active: true,
+                created_at: now,
+                updated_at: now,
+                last_used_at: None,
+                use_count: 0,
+            };
+            if sampled.len() < sample {
+                sampled.push(generated.value);
+            }
+            keys_batch.push((key, generated.hash));
+            if keys_batch.len() == BATCH {
+                self.store.bulk_insert(&[], &keys_batch).await?;
+                keys_batch.clear();
+            }
+        }
+        self.store.bulk_insert(&[], &keys_batch).await?;
+        Ok(sampled)
+    }
+
     // ---- operator CLI ----------------------------------------------------------------------
 
     /// Creates a key for a user directly on the store, for bootstrap and recovery when nobody

@@ -1,0 +1,261 @@
+"""Drives Easel and the baseline with wrk and reports requests/s, p50, p99, server CPU per
+request and the ratio to the baseline. Run through bench/run.sh."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "easel")
+HELLO = os.path.join(ROOT, "target", "release", "easel-bench-hello")
+LUA = os.path.join(ROOT, "bench", "lua")
+OUT = os.path.join(ROOT, "bench", "out")
+PASSWORD = "stable orbit cactus velvet"
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+WARMUP = os.environ.get("BENCH_WARMUP", "2s")
+PG = os.environ.get("EASEL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def wait_http(url, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def cpu_ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def to_ms(value):
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(url, pid, env=None, script=None):
+    """A warm-up, then the measured run; returns requests/s, p50, p99 (ms), CPU µs/request."""
+    base = ["wrk", "-t1", "-c32", "--latency"]
+    if script:
+        base += ["-s", os.path.join(LUA, script)]
+    full_env = dict(os.environ, **(env or {}))
+    subprocess.run(base + ["-d", WARMUP, url], env=full_env, capture_output=True, timeout=120, check=True)
+    before = cpu_ticks(pid)
+    out = subprocess.run(base + ["-d", DURATION, url], env=full_env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    after = cpu_ticks(pid)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    cpu_us = (after - before) / TICK * 1e6 / max(total, 1)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "cpu_us_per_req": cpu_us, "requests": total,
+            "non_2xx": int(errors.group(1)) if errors else 0}
+
+
+def metric(port, name):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    return int(re.search(rf"^{name} (\d+)$", text, re.M).group(1))
+
+
+def post(url, headers=None, body=None):
+    request = urllib.request.Request(url, data=body.encode() if body else b"", headers=headers or {}, method="POST")
+    return json.loads(urllib.request.urlopen(request).read())
+
+
+def get(url, headers=None):
+    return json.loads(urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})).read())
+
+
+class Easel:
+    def __init__(self, store, work, port, metrics_port):
+        self.work, self.port, self.metrics_port = work, port, metrics_port
+        if store == "sqlite":
+            self.url = f"sqlite://{work}/easel.db"
+        else:
+            self.dbname = f"easel_bench_{os.getpid()}"
+            subprocess.run(["psql", PG, "-qc", f"drop database if exists {self.dbname} with (force)"], check=True)
+            subprocess.run(["psql", PG, "-qc", f"create database {self.dbname}"], check=True)
+            self.url = PG.rsplit("/", 1)[0] + "/" + self.dbname
+        self.store = store
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = None
+
+    def start(self):
+        started = time.time()
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database-url", self.url,
+             "--admin-email", "bench@easel.test", "--admin-password", PASSWORD, "--tenant-name", "bench",
+             "--metrics-listen", f"127.0.0.1:{self.metrics_port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ, EASEL_LOG="warn"))
+        wait_http(self.base + "/v1/health/ping")
+        return time.time() - started
+
+    def first_key(self):
+        for _ in range(100):
+            line = self.proc.stdout.readline()
+            match = re.search(r"API key\s+(easel_\S+)", line)
+            if match:
+                return match.group(1)
+        raise RuntimeError("no bootstrap key printed")
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+
+    def drop(self):
+        if self.store == "postgres":
+            subprocess.run(["psql", PG, "-qc", f"drop database if exists {self.dbname} with (force)"], check=False)
+
+    def seed(self, keys, users=0, sample=10000, out=None):
+        started = time.time()
+        subprocess.run([BIN, "admin", "seed", "--database-url", self.url, "--keys", str(keys), "--users",
+                        str(users), "--sample", str(sample)] + (["--keys-out", out] if out else []),
+                       check=True, capture_output=True, timeout=600)
+        return time.time() - started
+
+
+def bench_store(store, hello_row, scale):
+    work = tempfile.mkdtemp(prefix=f"easel-bench-{store}-")
+    easel = Easel(store, work, 18181, 18182)
+    rows = []
+    try:
+        easel.start()
+        admin_key = easel.first_key()
+        keys_file = os.path.join(work, "keys.txt")
+        easel.seed(10000, out=keys_file)
+        keys = open(keys_file).read().split()
+        tokens = [post(easel.base + "/v1/auth/authenticate?setCookie=false", {"ApiKey": k})["Authorization"]
+                  for k in keys[:1000]]
+        tokens_file = os.path.join(work, "tokens.txt")
+        open(tokens_file, "w").write("\n".join(tokens) + "\n")
+        unknown_file = os.path.join(work, "unknown.txt")
+        open(unknown_file, "w").write(subprocess.run([BIN, "admin", "generate-keys", "--count", "1000"],
+                                                     capture_output=True, text=True, check=True).stdout)
+        bad_file = os.path.join(work, "bad.txt")
+        open(bad_file, "w").write(keys[0][:-1] + ("a" if keys[0][-1] != "a" else "b") + "\n")
+        pid = easel.proc.pid
+        url = easel.base + "/v1/users/info"
+
+        def row(name, target, result, note=""):
+            result.update(name=name, store=store, target=target, note=note,
+                          ratio=result["rps"] / hello_row["rps"],
+                          p99_ratio=result["p99_ms"] / hello_row["p99_ms"])
+            rows.append(result)
+            print(f"  {store:8} {name:42} {result['rps']:>10.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
+                  f"p99 {result['p99_ms']:6.2f} ms  {result['cpu_us_per_req']:6.1f} µs CPU  "
+                  f"x{result['ratio']:.2f} {note}", flush=True)
+
+        row("2 users/info, ApiKey (10k keys)", "≥0.85× hello, p99 ≤3×",
+            wrk(url, pid, {"VALUES_FILE": keys_file, "HEADER": "ApiKey"}, "header.lua"))
+        row("3 users/info, Authorization token", "≥0.85× hello, p99 ≤3×",
+            wrk(url, pid, {"VALUES_FILE": tokens_file, "HEADER": "Authorization"}, "header.lua"))
+        lookups = metric(easel.metrics_port, "easel_auth_store_lookups_total")
+        bad = wrk(url, pid, {"VALUES_FILE": bad_file, "HEADER": "ApiKey"}, "header.lua")
+        bad_lookups = metric(easel.metrics_port, "easel_auth_store_lookups_total") - lookups
+        row("4a bad checksum (401)", "no store access", bad, f"store lookups: {bad_lookups}")
+        entries = metric(easel.metrics_port, "easel_auth_cache_entries")
+        unknown = wrk(url, pid, {"VALUES_FILE": unknown_file, "HEADER": "ApiKey"}, "header.lua")
+        grown = metric(easel.metrics_port, "easel_auth_cache_entries") - entries
+        row("4b unknown well-formed key (401)", "not cached", unknown, f"cache entries added: {grown}")
+        row("5 POST /v1/auth/authenticate", "≥15,000 tokens/s",
+            wrk(easel.base + "/v1/auth/authenticate?setCookie=false", pid,
+                {"VALUES_FILE": keys_file, "HEADER": "ApiKey", "METHOD": "POST",
+                 "PATH_": "/v1/auth/authenticate?setCookie=false"}, "header.lua"))
+        first_page = easel.base + "/v1/apiKeys?limit=50"
+        row("6a GET /v1/apiKeys first page (10k keys)", "deep = first, <5 ms p50",
+            wrk(first_page, pid, {"VALUES_FILE": admin_file(work, admin_key), "HEADER": "ApiKey",
+                                  "PATH_": "/v1/apiKeys?limit=50"}, "header.lua"))
+        deep = get(easel.base + "/v1/apiKeys?limit=1&offset=9000", {"ApiKey": admin_key})["listmeta"]["continue"]
+        deep_path = f"/v1/apiKeys?limit=50&continue={deep}"
+        row("6b GET /v1/apiKeys page 9000 of 10k", "deep = first, <5 ms p50",
+            wrk(easel.base + deep_path, pid, {"VALUES_FILE": admin_file(work, admin_key), "HEADER": "ApiKey",
+                                                "PATH_": deep_path}, "header.lua"))
+        login = wrk(easel.base + "/v1/auth/authenticate?setCookie=false", pid,
+                    {"EMAIL": "bench@easel.test", "ORG": "bench", "PASSWORD": PASSWORD}, "login.lua")
+        login["per_core"] = login["rps"] / os.cpu_count()
+        row("7 password sign-in (argon2id 19 MiB, t=2)", "report per core", login,
+            f"{login['per_core']:.0f} logins/s per core")
+        if scale:
+            rows.extend(scale_rows(easel, store, hello_row, keys_file, admin_key, work, row))
+    finally:
+        easel.stop()
+        easel.drop()
+    return rows
+
+
+def admin_file(work, key):
+    path = os.path.join(work, "admin.txt")
+    open(path, "w").write(key + "\n")
+    return path
+
+
+def scale_rows(easel, store, hello_row, keys_file, admin_key, work, row):
+    extra = []
+    rss_small = rss_mib(easel.proc.pid)
+    easel.stop()
+    seconds = easel.seed(990000, users=100000, sample=0)
+    print(f"  {store:8} seeded 990,000 more keys and 100,000 users in {seconds:.1f} s", flush=True)
+    startup = easel.start()
+    print(f"  {store:8} start-up with 1,000,000 keys: {startup:.2f} s", flush=True)
+    url = easel.base + "/v1/users/info"
+    pid = easel.proc.pid
+    big = wrk(url, pid, {"VALUES_FILE": keys_file, "HEADER": "ApiKey"}, "header.lua")
+    row("2' users/info, ApiKey, 1M keys in the store", "≥0.9× of row 2", big,
+        f"RSS {rss_mib(pid):.0f} MiB (at 10k keys {rss_small:.0f} MiB), start-up {startup:.2f} s, seed {seconds:.0f} s")
+    path = "/v1/apiKeys?limit=50"
+    row("6a' first page, 1M keys", "<5 ms p50", wrk(easel.base + path, pid,
+        {"VALUES_FILE": admin_file(work, admin_key), "HEADER": "ApiKey", "PATH_": path}, "header.lua"))
+    deep = get(easel.base + "/v1/apiKeys?limit=1&offset=900000", {"ApiKey": admin_key})["listmeta"]["continue"]
+    path = f"/v1/apiKeys?limit=50&continue={deep}"
+    row("6b' page 900,000 of 1M", "<5 ms p50", wrk(easel.base + path, pid,
+        {"VALUES_FILE": admin_file(work, admin_key), "HEADER": "ApiKey", "PATH_": path}, "header.lua"))
+    return extra
+
+
+def main():
+    scale = "--scale" in sys.argv
+    stores = [s for s in ("sqlite", "postgres") if f"--only-{s}" in sys.argv] or ["sqlite", "postgres"]
+    os.makedirs(OUT, exist_ok=True)
+    hello = subprocess.Popen([HELLO, "127.0.0.1:18090"], stdout=subprocess.DEVNULL)
+    results = []
+    try:
+        wait_http("http://127.0.0.1:18090/hello")
+        hello_row = wrk("http://127.0.0.1:18090/hello", hello.pid)
+        hello_row.update(name="1 baseline: axum hello", store="-", target="", note="", ratio=1.0, p99_ratio=1.0)
+        results.append(hello_row)
+        print(f"  {'-':8} {'1 baseline: axum hello':42} {hello_row['rps']:>10.0f} req/s  p50 "
+              f"{hello_row['p50_ms']:6.2f} ms  p99 {hello_row['p99_ms']:6.2f} ms  "
+              f"{hello_row['cpu_us_per_req']:6.1f} µs CPU", flush=True)
+        for store in stores:
+            results.extend(bench_store(store, hello_row, scale))
+    finally:
+        hello.terminate()
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump({"machine": {"cpus": os.cpu_count()}, "wrk": "-t1 -c32", "duration": DURATION,
+                   "warmup": WARMUP, "rows": results}, f, indent=2)
+    print(f"\nwritten to {os.path.join(OUT, 'results.json')}")
+
+
+if __name__ == "__main__":
+    main()
