@@ -20,5 +20,6 @@ async fn main() -> std::io::Result<()> {
 
 mod serde_json_free {
     /// A body of the size of `/v1/users/info`'s.
-    pub const HELLO: &str = "orgName easel tenantUid 6b04916e034e85497287f6e8 userUid 6b049170202debe4";
+    pub const HELLO: &str =
+        "orgName easel tenantUid 6b04916e034e85497287f6e8 userUid 6b049170202debe4";
 }

@@ -12,7 +12,7 @@
 //!   the node that made it ([`Change`]), and other nodes are told through the store.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -62,8 +62,36 @@ impl Change {
     }
 }
 
+/// Uses of a key since the last flush, counted without a lock on the request path.
+#[derive(Debug, Default)]
+pub struct KeyUsage {
+    count: AtomicI64,
+    last_ms: AtomicI64,
+}
+
+impl KeyUsage {
+    pub fn record(&self, now: DateTime<Utc>) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.last_ms
+            .fetch_max(now.timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// Takes the counts so far, leaving zero.
+    fn take(&self) -> Option<(i64, DateTime<Utc>)> {
+        let count = self.count.swap(0, Ordering::Relaxed);
+        (count > 0).then(|| {
+            (
+                count,
+                crate::model::from_millis(self.last_ms.load(Ordering::Relaxed)),
+            )
+        })
+    }
+}
+
 struct Entry {
     caller: Arc<Caller>,
+    /// For API keys: uses not yet written to the store.
+    usage: Option<Arc<KeyUsage>>,
     /// The key or token stops being valid here.
     valid_until: DateTime<Utc>,
     loaded_at: DateTime<Utc>,
@@ -94,6 +122,8 @@ pub struct AuthCache {
     shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
     per_shard: usize,
     recheck: Duration,
+    /// Counts of entries that left the cache before the next flush.
+    orphaned_usage: Mutex<Vec<(Uid, i64, DateTime<Utc>)>>,
     pub stats: CacheStats,
 }
 
@@ -103,20 +133,66 @@ impl AuthCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: (capacity / SHARDS).max(1),
             recheck,
+            orphaned_usage: Mutex::new(Vec::new()),
             stats: CacheStats::default(),
         }
+    }
+
+    fn orphan(&self, entry: &Entry) {
+        if let (Some(usage), Some(key)) = (&entry.usage, &entry.caller.key_uid) {
+            if let Some((count, last)) = usage.take() {
+                self.orphaned_usage
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((key.clone(), count, last));
+            }
+        }
+    }
+
+    /// Every key's uses since the last call, for a batched write to the store.
+    pub fn take_usage(&self) -> Vec<(Uid, i64, DateTime<Utc>)> {
+        let mut out = std::mem::take(
+            &mut *self
+                .orphaned_usage
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for shard in &self.shards {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for entry in shard.values() {
+                if let (Some(usage), Some(key)) = (&entry.usage, &entry.caller.key_uid) {
+                    if let Some((count, last)) = usage.take() {
+                        out.push((key.clone(), count, last));
+                    }
+                }
+            }
+        }
+        // The same key may appear twice (an orphaned count and a live one): merge.
+        let mut merged: HashMap<Uid, (i64, DateTime<Utc>)> = HashMap::new();
+        for (key, count, last) in out {
+            let e = merged.entry(key).or_insert((0, last));
+            e.0 += count;
+            e.1 = e.1.max(last);
+        }
+        merged.into_iter().map(|(k, (c, l))| (k, c, l)).collect()
     }
 
     fn shard(&self, hash: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry>> {
         &self.shards[hash[0] as usize % SHARDS]
     }
 
+    /// The cached caller for this hash, counting a use of its key.
     pub fn get(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Option<Arc<Caller>> {
         let shard = self.shard(hash).lock().unwrap_or_else(|p| p.into_inner());
         let found = shard
             .get(hash)
             .filter(|e| now < e.valid_until && now - e.loaded_at < self.recheck)
-            .map(|e| e.caller.clone());
+            .map(|e| {
+                if let Some(usage) = &e.usage {
+                    usage.record(now);
+                }
+                e.caller.clone()
+            });
         drop(shard);
         let counter = if found.is_some() {
             &self.stats.hits
@@ -127,6 +203,8 @@ impl AuthCache {
         found
     }
 
+    /// Caches a caller, counting this use of its key (the counts of an entry it replaces
+    /// carry over).
     pub fn insert(
         &self,
         hash: [u8; 32],
@@ -141,13 +219,25 @@ impl AuthCache {
                 .min_by_key(|(_, e)| e.loaded_at)
                 .map(|(k, _)| *k)
             {
-                shard.remove(&oldest);
+                if let Some(entry) = shard.remove(&oldest) {
+                    self.orphan(&entry);
+                }
             }
+        }
+        let usage = caller.key_uid.as_ref().map(|_| {
+            shard
+                .get(&hash)
+                .and_then(|e| e.usage.clone())
+                .unwrap_or_default()
+        });
+        if let Some(usage) = &usage {
+            usage.record(now);
         }
         shard.insert(
             hash,
             Entry {
                 caller,
+                usage,
                 valid_until,
                 loaded_at: now,
             },
@@ -160,7 +250,13 @@ impl AuthCache {
             shard
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .retain(|_, e| !e.concerns(change));
+                .retain(|_, e| {
+                    let keep = !e.concerns(change);
+                    if !keep {
+                        self.orphan(e);
+                    }
+                    keep
+                });
         }
     }
 

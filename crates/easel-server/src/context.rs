@@ -35,8 +35,14 @@ fn incoming_id(request: &Request) -> Option<String> {
 }
 
 fn new_id() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes: [u8; 12] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut id = String::with_capacity(24);
+    for b in bytes {
+        id.push(HEX[(b >> 4) as usize] as char);
+        id.push(HEX[(b & 15) as usize] as char);
+    }
+    id
 }
 
 pub async fn request_context(mut request: Request, next: Next) -> Response {

@@ -100,7 +100,7 @@ struct ServeArgs {
     #[arg(long, env = "EASEL_CACHE_CAPACITY", default_value_t = 100_000)]
     cache_capacity: usize,
     /// Seconds a cached caller is trusted before the store is asked again.
-    #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 5)]
+    #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 15)]
     cache_recheck_secs: i64,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "EASEL_LOG_FORMAT", default_value = "pretty")]
@@ -359,9 +359,14 @@ async fn admin(command: AdminCommand) -> anyhow::Result<()> {
         } => {
             let started = std::time::Instant::now();
             let store = open_store(&store.database_url).await?;
-            let easel = Easel::new(store, Arc::new(SystemClock), Arc::new(OsRandom), EaselConfig::default())
-                .await
-                .map_err(|e| anyhow::anyhow!(easel::detail(&e)))?;
+            let easel = Easel::new(
+                store,
+                Arc::new(SystemClock),
+                Arc::new(OsRandom),
+                EaselConfig::default(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(easel::detail(&e)))?;
             let sampled = easel
                 .seed(tenant.as_deref(), users, keys, sample)
                 .await

@@ -5,8 +5,7 @@ mod rbac;
 mod sessions;
 mod tenants;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -70,7 +69,7 @@ impl Default for EaselConfig {
             throttle_window: Duration::minutes(15),
             allow_signup: false,
             cache_capacity: 100_000,
-            cache_recheck: Duration::seconds(5),
+            cache_recheck: Duration::seconds(15),
         }
     }
 }
@@ -155,9 +154,8 @@ pub struct Easel {
     dummy_hash: String,
     /// Serialises signing-key creation on this node.
     signing_key_creation: tokio::sync::Mutex<()>,
+    /// Verified callers, and the key uses counted since the last flush.
     cache: AuthCache,
-    /// Key uses counted since the last flush: uses and the latest use, per key.
-    usage: Mutex<HashMap<Uid, (i64, DateTime<Utc>)>>,
 }
 
 const LIST_USERS: &str = "users";
@@ -212,7 +210,6 @@ impl Easel {
             dummy_hash,
             signing_key_creation: tokio::sync::Mutex::new(()),
             cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
-            usage: Mutex::new(HashMap::new()),
             config,
         })
     }
@@ -379,7 +376,6 @@ impl Easel {
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
         let now = self.now();
         if let Some(caller) = self.cache.get(&hash.0, now) {
-            self.count_use(&caller, now);
             return Ok(caller);
         }
         self.cache
@@ -414,26 +410,13 @@ impl Easel {
             permissions,
         });
         self.cache.insert(hash.0, caller.clone(), valid_until, now);
-        self.count_use(&caller, now);
         Ok(caller)
-    }
-
-    fn count_use(&self, caller: &Caller, now: DateTime<Utc>) {
-        if let Some(key) = &caller.key_uid {
-            let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-            let entry = usage.entry(key.clone()).or_insert((0, now));
-            entry.0 += 1;
-            entry.1 = entry.1.max(now);
-        }
     }
 
     /// Writes the counted key uses to the store in one batch. Runs every few seconds and at
     /// shutdown; a crash loses at most one interval of counts, never a key.
     pub async fn flush_usage(&self) -> Result<()> {
-        let batch: Vec<(Uid, i64, DateTime<Utc>)> = {
-            let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
-            usage.drain().map(|(k, (n, t))| (k, n, t)).collect()
-        };
+        let batch = self.cache.take_usage();
         if batch.is_empty() {
             return Ok(());
         }
@@ -1009,7 +992,11 @@ impl Easel {
             let user = User {
                 uid: self.new_uid(),
                 tenant_uid: tenant.uid.clone(),
-                email: format!("seed{i}-{}@seed.easel.test", base62_string(self.rng.as_ref(), 6)).to_lowercase(),
+                email: format!(
+                    "seed{i}-{}@seed.easel.test",
+                    base62_string(self.rng.as_ref(), 6)
+                )
+                .to_lowercase(),
                 first_name: "Seed".into(),
                 last_name: format!("User {i}"),
                 is_active: true,
