@@ -296,6 +296,12 @@ macro_rules! sql_store {
             }
 
             async fn insert_user_row(tx: &mut Tx<'_>, u: &User) -> Result<()> {
+                insert_user_only(tx, u).await?;
+                write_roles(tx, u).await
+            }
+
+            /// The user's row alone, without role bindings.
+            async fn insert_user_only(tx: &mut Tx<'_>, u: &User) -> Result<()> {
                 ::sqlx::query(
                     "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
                      is_active, password_hash, created_at, updated_at, is_operator) \
@@ -320,7 +326,7 @@ macro_rules! sql_store {
                         "a user with this email address already exists in the tenant",
                     )
                 })?;
-                write_roles(tx, u).await
+                Ok(())
             }
 
             async fn insert_key_row(tx: &mut Tx<'_>, k: &ApiKey, hash: &KeyHash) -> Result<()> {
@@ -1923,24 +1929,7 @@ macro_rules! sql_store {
                 ) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
                     for u in users {
-                        ::sqlx::query(
-                            "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
-                             is_active, password_hash, created_at, updated_at, is_operator) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                        )
-                        .bind(u.uid.as_str())
-                        .bind(u.tenant_uid.as_str())
-                        .bind(&u.email)
-                        .bind(&u.first_name)
-                        .bind(&u.last_name)
-                        .bind(u.is_active)
-                        .bind(u.password_hash.as_deref())
-                        .bind(to_millis(u.created_at))
-                        .bind(to_millis(u.updated_at))
-                        .bind(u.is_operator)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($map_err)?;
+                        insert_user_only(&mut tx, u).await?;
                     }
                     for (k, hash) in keys {
                         insert_key_row(&mut tx, k, hash).await?;
