@@ -33,8 +33,8 @@ if cargo nextest --version >/dev/null 2>&1; then
   rust_failed=$(grep -Eo '[0-9]+ failed' "$out/rust.txt" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 else
   cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$out/rust.txt" || status=1
-  rust_passed=$(grep -Eo '[0-9]+ passed' "$out/rust.txt" | grep -Eo '[0-9]+' | paste -sd+ | bc)
-  rust_failed=$(grep -Eo '[0-9]+ failed' "$out/rust.txt" | grep -Eo '[0-9]+' | paste -sd+ | bc)
+  rust_passed=$(grep -Eo '[0-9]+ passed' "$out/rust.txt" | awk '{n += $1} END {print n + 0}')
+  rust_failed=$(grep -Eo '[0-9]+ failed' "$out/rust.txt" | awk '{n += $1} END {print n + 0}')
 fi
 
 echo "== console, in headless Chromium"
