@@ -47,7 +47,9 @@ pub fn presented_key(parts: &Parts) -> Option<String> {
 /// `Projectuid`, the TypeScript SDK `ProjectUID`) or `?ProjectUid=`; none is tenant scope.
 fn project_uid(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get("projectuid") {
-        return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
+        // An empty header is what a client without a project sends: tenant scope.
+        let value = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
+        return (!value.is_empty()).then_some(value);
     }
     form_urlencoded::parse(parts.uri.query()?.as_bytes())
         .find(|(name, _)| name.eq_ignore_ascii_case("projectuid"))
