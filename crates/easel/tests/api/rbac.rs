@@ -126,6 +126,10 @@ on_both_stores! {
         let status = http.get(format!("{base}/v1/users/info?ProjectUid={p}")).header("ApiKey", &alice_key)
             .send().await.unwrap().status();
         assert_eq!(status, 200);
+        // An empty header is tenant scope, as clients without a project send it.
+        let status = http.get(format!("{base}/v1/users/info")).header("ApiKey", &alice_key).header("ProjectUid", "")
+            .send().await.unwrap().status();
+        assert_eq!(status, 200);
         // Bob has no role in it: to him it does not exist.
         let bob_key = server.admin_create_key_for(&bob_client.user_info().await.unwrap().user_uid, "b").await.api_key;
         let response = http.get(format!("{base}/v1/users/info")).header("ApiKey", &bob_key).header("ProjectUid", &p)
