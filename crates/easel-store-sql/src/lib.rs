@@ -515,6 +515,30 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// Deletes one row of a tenant-scoped table by uid; `NotFound` if there is none.
+            /// `table` is always one of this file's literals, never input.
+            async fn delete_scoped(
+                tx: &mut Tx<'_>,
+                table: &'static str,
+                tenant: &Uid,
+                uid: &Uid,
+                kind: &'static str,
+            ) -> Result<()> {
+                let deleted = ::sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE tenant_uid = $1 AND uid = $2"
+                ))
+                .bind(tenant.as_str())
+                .bind(uid.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?
+                .rows_affected();
+                if deleted == 0 {
+                    return Err(Error::NotFound { kind });
+                }
+                Ok(())
+            }
+
             /// The deployment keeps an active operator, whatever changes.
             async fn ensure_an_operator_remains(tx: &mut Tx<'_>) -> Result<()> {
                 let operators: i64 = ::sqlx::query_scalar(
@@ -825,17 +849,7 @@ macro_rules! sql_store {
                     audit: &AuditEntry,
                 ) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    let deleted =
-                        ::sqlx::query("DELETE FROM users WHERE tenant_uid = $1 AND uid = $2")
-                            .bind(tenant.as_str())
-                            .bind(uid.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err($map_err)?
-                            .rows_affected();
-                    if deleted == 0 {
-                        return Err(Error::NotFound { kind: "user" });
-                    }
+                    delete_scoped(&mut tx, "users", tenant, uid, "user").await?;
                     delete_subject_bindings(&mut tx, tenant, SubjectKind::User, uid).await?;
                     ensure_an_admin_remains(&mut tx, tenant).await?;
                     insert_audit(&mut tx, audit).await?;
@@ -943,17 +957,7 @@ macro_rules! sql_store {
                     audit: &AuditEntry,
                 ) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    let deleted =
-                        ::sqlx::query("DELETE FROM api_keys WHERE tenant_uid = $1 AND uid = $2")
-                            .bind(tenant.as_str())
-                            .bind(uid.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err($map_err)?
-                            .rows_affected();
-                    if deleted == 0 {
-                        return Err(Error::NotFound { kind: "apiKey" });
-                    }
+                    delete_scoped(&mut tx, "api_keys", tenant, uid, "apiKey").await?;
                     insert_audit(&mut tx, audit).await?;
                     tx.commit().await.map_err($map_err)
                 }
@@ -1554,17 +1558,7 @@ macro_rules! sql_store {
                     audit: &AuditEntry,
                 ) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    let deleted =
-                        ::sqlx::query("DELETE FROM projects WHERE tenant_uid = $1 AND uid = $2")
-                            .bind(tenant.as_str())
-                            .bind(uid.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err($map_err)?
-                            .rows_affected();
-                    if deleted == 0 {
-                        return Err(Error::NotFound { kind: "project" });
-                    }
+                    delete_scoped(&mut tx, "projects", tenant, uid, "project").await?;
                     ::sqlx::query(
                         "DELETE FROM role_bindings WHERE tenant_uid = $1 AND project_uid = $2",
                     )
@@ -1720,17 +1714,7 @@ macro_rules! sql_store {
 
                 async fn delete_team(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    let deleted =
-                        ::sqlx::query("DELETE FROM teams WHERE tenant_uid = $1 AND uid = $2")
-                            .bind(tenant.as_str())
-                            .bind(uid.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err($map_err)?
-                            .rows_affected();
-                    if deleted == 0 {
-                        return Err(Error::NotFound { kind: "team" });
-                    }
+                    delete_scoped(&mut tx, "teams", tenant, uid, "team").await?;
                     delete_subject_bindings(&mut tx, tenant, SubjectKind::Team, uid).await?;
                     ensure_an_admin_remains(&mut tx, tenant).await?;
                     insert_audit(&mut tx, audit).await?;
@@ -1814,17 +1798,7 @@ macro_rules! sql_store {
 
                 async fn delete_role(&self, tenant: &Uid, uid: &Uid, audit: &AuditEntry) -> Result<()> {
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    let deleted =
-                        ::sqlx::query("DELETE FROM roles WHERE tenant_uid = $1 AND uid = $2")
-                            .bind(tenant.as_str())
-                            .bind(uid.as_str())
-                            .execute(&mut *tx)
-                            .await
-                            .map_err($map_err)?
-                            .rows_affected();
-                    if deleted == 0 {
-                        return Err(Error::NotFound { kind: "role" });
-                    }
+                    delete_scoped(&mut tx, "roles", tenant, uid, "role").await?;
                     ::sqlx::query("DELETE FROM role_bindings WHERE tenant_uid = $1 AND role_uid = $2")
                         .bind(tenant.as_str())
                         .bind(uid.as_str())
