@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,6 +22,7 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 PG = os.environ.get("EASEL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
+HELLO_URL = "http://127.0.0.1:18090/hello"
 
 
 def wait_http(url, timeout=60):
@@ -87,9 +89,11 @@ def get(url, headers=None):
 
 
 class Easel:
-    def __init__(self, store, work, port, metrics_port):
+    def __init__(self, store, work, port, metrics_port, share=None):
         self.work, self.port, self.metrics_port = work, port, metrics_port
-        if store == "sqlite":
+        if share:  # a second node on another node's database
+            self.url, self.dbname = share.url, share.dbname
+        elif store == "sqlite":
             self.url = f"sqlite://{work}/easel.db"
         else:
             self.dbname = f"easel_bench_{os.getpid()}"
@@ -135,7 +139,13 @@ class Easel:
         return time.time() - started
 
 
-def bench_store(store, hello_row, scale):
+def hello_same_script(hello_pid, env):
+    """The baseline driven by the very script and values of an Easel row (only the path
+    differs), so that the ratio does not count wrk's own per-request Lua work as Easel's."""
+    return wrk(HELLO_URL, hello_pid, dict(env, PATH_="/hello"), "header.lua")
+
+
+def bench_store(store, hello_row, hello_pid, scale):
     work = tempfile.mkdtemp(prefix=f"easel-bench-{store}-")
     easel = Easel(store, work, 18181, 18182)
     rows = []
@@ -157,27 +167,39 @@ def bench_store(store, hello_row, scale):
         pid = easel.proc.pid
         url = easel.base + "/v1/users/info"
 
-        def row(name, target, result, note=""):
+        def row(name, target, result, note="", baseline=None):
             result.update(name=name, store=store, target=target, note=note,
                           ratio=result["rps"] / hello_row["rps"],
                           p99_ratio=result["p99_ms"] / hello_row["p99_ms"])
+            paired = ""
+            if baseline:
+                result.update(baseline_same_script=baseline,
+                              ratio_same_script=result["rps"] / baseline["rps"],
+                              p99_ratio_same_script=result["p99_ms"] / baseline["p99_ms"])
+                paired = (f"  (hello, same script: {baseline['rps']:.0f} req/s, p99 {baseline['p99_ms']:.2f} ms"
+                          f" → x{result['ratio_same_script']:.2f}, p99 x{result['p99_ratio_same_script']:.2f})")
             rows.append(result)
             print(f"  {store:8} {name:42} {result['rps']:>10.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
                   f"p99 {result['p99_ms']:6.2f} ms  {result['cpu_us_per_req']:6.1f} µs CPU  "
-                  f"x{result['ratio']:.2f} {note}", flush=True)
+                  f"x{result['ratio']:.2f}{paired} {note}", flush=True)
 
-        row("2 users/info, ApiKey (10k keys)", "≥0.85× hello, p99 ≤3×",
-            wrk(url, pid, {"VALUES_FILE": keys_file, "HEADER": "ApiKey"}, "header.lua"))
-        row("3 users/info, Authorization token", "≥0.85× hello, p99 ≤3×",
-            wrk(url, pid, {"VALUES_FILE": tokens_file, "HEADER": "Authorization"}, "header.lua"))
+        def scripted(values_file, header):
+            env = {"VALUES_FILE": values_file, "HEADER": header}
+            baseline = hello_same_script(hello_pid, env)
+            return wrk(url, pid, env, "header.lua"), baseline
+
+        result, baseline = scripted(keys_file, "ApiKey")
+        row("2 users/info, ApiKey (10k keys)", "≥0.85× hello, p99 ≤3×", result, baseline=baseline)
+        result, baseline = scripted(tokens_file, "Authorization")
+        row("3 users/info, Authorization token", "≥0.85× hello, p99 ≤3×", result, baseline=baseline)
         lookups = metric(easel.metrics_port, "easel_auth_store_lookups_total")
-        bad = wrk(url, pid, {"VALUES_FILE": bad_file, "HEADER": "ApiKey"}, "header.lua")
+        bad, baseline = scripted(bad_file, "ApiKey")
         bad_lookups = metric(easel.metrics_port, "easel_auth_store_lookups_total") - lookups
-        row("4a bad checksum (401)", "no store access", bad, f"store lookups: {bad_lookups}")
+        row("4a bad checksum (401)", "no store access", bad, f"store lookups: {bad_lookups}", baseline)
         entries = metric(easel.metrics_port, "easel_auth_cache_entries")
-        unknown = wrk(url, pid, {"VALUES_FILE": unknown_file, "HEADER": "ApiKey"}, "header.lua")
+        unknown, baseline = scripted(unknown_file, "ApiKey")
         grown = metric(easel.metrics_port, "easel_auth_cache_entries") - entries
-        row("4b unknown well-formed key (401)", "not cached", unknown, f"cache entries added: {grown}")
+        row("4b unknown well-formed key (401)", "not cached", unknown, f"cache entries added: {grown}", baseline)
         row("5 POST /v1/auth/authenticate", "≥15,000 tokens/s",
             wrk(easel.base + "/v1/auth/authenticate?setCookie=false", pid,
                 {"VALUES_FILE": keys_file, "HEADER": "ApiKey", "METHOD": "POST",
@@ -233,6 +255,57 @@ def scale_rows(easel, store, hello_row, keys_file, admin_key, work, row):
     return extra
 
 
+def status_of(url, headers):
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5).status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def put(url, headers, body):
+    request = urllib.request.Request(url, data=body.encode(), method="PUT",
+                                     headers=dict(headers, **{"Content-Type": "application/json"}))
+    return urllib.request.urlopen(request, timeout=5).status
+
+
+def cross_node(samples=100):
+    """Two nodes on one PostgreSQL: a key revoked through node A, then polled on node B (which
+    has it cached) until B refuses it. Reports the distribution of that delay."""
+    a = Easel("postgres", tempfile.mkdtemp(prefix="easel-bench-a-"), 18183, 18184)
+    b = Easel("postgres", a.work, 18185, 18186, share=a)
+    try:
+        a.start()
+        admin = a.first_key()
+        b.start()
+        headers = {"ApiKey": admin, "Content-Type": "application/json"}
+        expiry = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 7 * 86400))
+        delays = []
+        for n in range(samples):
+            created = post(a.base + "/v1/apiKeys", headers,
+                           json.dumps({"metadata": {"name": f"cross-{n}"}, "spec": {"expiry": expiry}}))
+            key = {"ApiKey": created["apiKey"]}
+            assert status_of(b.base + "/v1/users/info", key) == 200  # now cached on B
+            assert status_of(b.base + "/v1/users/info", key) == 200
+            assert put(f"{a.base}/v1/apiKeys/{created['uid']}/state", {"ApiKey": admin},
+                       '{"isActive": false}') == 204
+            revoked = time.perf_counter()
+            while status_of(b.base + "/v1/users/info", key) == 200:
+                if time.perf_counter() - revoked > 30:
+                    raise RuntimeError("node B still accepts a key revoked 30 s ago")
+            delays.append((time.perf_counter() - revoked) * 1000)
+        delays.sort()
+        pick = lambda q: delays[min(len(delays) - 1, int(q * len(delays)))]
+        result = {"name": "8 revoked on node A, refused by node B", "store": "postgres", "target": "p99 ≤ 1 s",
+                  "samples": samples, "p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": delays[-1]}
+        print(f"  postgres 8 revoke on A → refused on B ({samples} keys): p50 {result['p50_ms']:.1f} ms, "
+              f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms", flush=True)
+        return [result]
+    finally:
+        b.stop()
+        a.stop()
+        a.drop()
+
+
 def main():
     scale = "--scale" in sys.argv
     stores = [s for s in ("sqlite", "postgres") if f"--only-{s}" in sys.argv] or ["sqlite", "postgres"]
@@ -240,15 +313,17 @@ def main():
     hello = subprocess.Popen([HELLO, "127.0.0.1:18090"], stdout=subprocess.DEVNULL)
     results = []
     try:
-        wait_http("http://127.0.0.1:18090/hello")
-        hello_row = wrk("http://127.0.0.1:18090/hello", hello.pid)
+        wait_http(HELLO_URL)
+        hello_row = wrk(HELLO_URL, hello.pid)
         hello_row.update(name="1 baseline: axum hello", store="-", target="", note="", ratio=1.0, p99_ratio=1.0)
         results.append(hello_row)
         print(f"  {'-':8} {'1 baseline: axum hello':42} {hello_row['rps']:>10.0f} req/s  p50 "
               f"{hello_row['p50_ms']:6.2f} ms  p99 {hello_row['p99_ms']:6.2f} ms  "
               f"{hello_row['cpu_us_per_req']:6.1f} µs CPU", flush=True)
         for store in stores:
-            results.extend(bench_store(store, hello_row, scale))
+            results.extend(bench_store(store, hello_row, hello.pid, scale))
+        if "postgres" in stores:
+            results.extend(cross_node())
     finally:
         hello.terminate()
     with open(os.path.join(OUT, "results.json"), "w") as f:

@@ -4,6 +4,11 @@
 use axum::routing::get;
 use axum::Router;
 
+/// The same allocator as Easel's binary, so that the ratio measures Easel's work, not a
+/// difference of allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let address = std::env::args()

@@ -88,6 +88,31 @@ impl KeyUsage {
     }
 }
 
+/// Cache keys are SHA-256 digests: already uniformly distributed, and no caller can choose
+/// one (that would take a preimage), so their first eight bytes are a hash that needs no
+/// hashing and cannot be flooded.
+#[derive(Default, Clone, Copy)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // `[u8; 32]` hashes as its length, then its bytes: keep the first eight of those.
+        if bytes.len() >= 8 {
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&bytes[..8]);
+            self.0 = u64::from_le_bytes(first);
+        }
+    }
+
+    fn write_usize(&mut self, _length: usize) {}
+}
+
+type DigestHash = std::hash::BuildHasherDefault<DigestHasher>;
+
 struct Entry {
     caller: Arc<Caller>,
     /// For API keys: uses not yet written to the store.
@@ -119,7 +144,7 @@ pub struct CacheStats {
 }
 
 pub struct AuthCache {
-    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
+    shards: Vec<Mutex<HashMap<[u8; 32], Entry, DigestHash>>>,
     per_shard: usize,
     recheck: Duration,
     /// Counts of entries that left the cache before the next flush.
@@ -130,7 +155,9 @@ pub struct AuthCache {
 impl AuthCache {
     pub fn new(capacity: usize, recheck: Duration) -> AuthCache {
         AuthCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::with_hasher(DigestHash::default())))
+                .collect(),
             per_shard: (capacity / SHARDS).max(1),
             recheck,
             orphaned_usage: Mutex::new(Vec::new()),
@@ -177,8 +204,9 @@ impl AuthCache {
         merged.into_iter().map(|(k, (c, l))| (k, c, l)).collect()
     }
 
-    fn shard(&self, hash: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry>> {
-        &self.shards[hash[0] as usize % SHARDS]
+    fn shard(&self, hash: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry, DigestHash>> {
+        // The last byte picks the shard; the first eight are the hash inside it (`DigestHasher`).
+        &self.shards[hash[31] as usize % SHARDS]
     }
 
     /// The cached caller for this hash, counting a use of its key.
@@ -269,6 +297,56 @@ impl AuthCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// How long a counted list total is reused. `listmeta.count` is documented as a total
+/// "which might change during pagination"; counting a million keys on every page is what
+/// this saves. Changes made on this node drop the counts they affect at once.
+const COUNT_REUSE: Duration = Duration::seconds(5);
+
+/// The most counts kept; past it, stale ones are dropped (and if none is, all are).
+const COUNTS_KEPT: usize = 10_000;
+
+/// A counted list: its tenant and its filter (the owner, for API keys).
+pub type CountedList = (Uid, Option<Uid>);
+
+/// Recent list totals, and when each was counted.
+#[derive(Default)]
+pub struct CountCache {
+    counts: Mutex<HashMap<CountedList, (i64, DateTime<Utc>)>>,
+}
+
+impl CountCache {
+    pub fn get(&self, list: &CountedList, now: DateTime<Utc>) -> Option<i64> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts
+            .get(list)
+            .filter(|(_, at)| now - *at < COUNT_REUSE && now >= *at)
+            .map(|(total, _)| *total)
+    }
+
+    pub fn put(&self, list: CountedList, total: i64, now: DateTime<Utc>) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() >= COUNTS_KEPT {
+            counts.retain(|_, (_, at)| now - *at < COUNT_REUSE);
+            if counts.len() >= COUNTS_KEPT {
+                counts.clear();
+            }
+        }
+        counts.insert(list, (total, now));
+    }
+
+    pub fn forget_tenant(&self, tenant: &Uid) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.retain(|(t, _), _| t != tenant);
+    }
+
+    pub fn clear(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 }
 
@@ -369,5 +447,44 @@ mod tests {
         }
         assert_eq!(Change::decode("key:nope"), None);
         assert_eq!(Change::decode("bogus"), None);
+    }
+
+    #[test]
+    fn a_count_is_reused_for_a_few_seconds_then_counted_again() {
+        let counts = CountCache::default();
+        let t0 = DateTime::UNIX_EPOCH + Duration::days(1);
+        let list = (uid(1), None);
+        assert_eq!(counts.get(&list, t0), None);
+        counts.put(list.clone(), 42, t0);
+        assert_eq!(counts.get(&list, t0 + Duration::seconds(4)), Some(42));
+        assert_eq!(counts.get(&list, t0 + COUNT_REUSE), None);
+        // A clock that went back does not make an old count look fresh forever.
+        assert_eq!(counts.get(&list, t0 - Duration::seconds(1)), None);
+    }
+
+    #[test]
+    fn a_tenant_change_drops_only_that_tenants_counts() {
+        let counts = CountCache::default();
+        let t0 = DateTime::UNIX_EPOCH;
+        counts.put((uid(1), None), 1, t0);
+        counts.put((uid(1), Some(uid(9))), 2, t0);
+        counts.put((uid(2), None), 3, t0);
+        counts.forget_tenant(&uid(1));
+        assert_eq!(counts.get(&(uid(1), None), t0), None);
+        assert_eq!(counts.get(&(uid(1), Some(uid(9))), t0), None);
+        assert_eq!(counts.get(&(uid(2), None), t0), Some(3));
+        counts.clear();
+        assert_eq!(counts.get(&(uid(2), None), t0), None);
+    }
+
+    #[test]
+    fn counts_are_bounded() {
+        let counts = CountCache::default();
+        let t0 = DateTime::UNIX_EPOCH;
+        for n in 0..COUNTS_KEPT + 10 {
+            let owner = Uid::parse(&format!("{n:024x}")).unwrap();
+            counts.put((uid(1), Some(owner)), 1, t0);
+        }
+        assert!(counts.counts.lock().unwrap().len() <= COUNTS_KEPT);
     }
 }

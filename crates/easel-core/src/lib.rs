@@ -12,6 +12,7 @@ pub mod apikey;
 pub mod cache;
 pub mod clock;
 pub mod error;
+pub mod group_commit;
 pub mod ids;
 pub mod mail;
 pub mod model;

@@ -60,11 +60,13 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash, audit: &AuditEntry) -> Result<()>;
     async fn api_key(&self, tenant: &Uid, uid: &Uid) -> Result<Option<ApiKeyView>>;
     /// The tenant's keys in uid order, optionally only those of `owner`.
+    /// A page of keys; `known_total` skips counting them (the caller has a recent count).
     async fn list_api_keys(
         &self,
         tenant: &Uid,
         owner: Option<&Uid>,
         window: &Window,
+        known_total: Option<i64>,
     ) -> Result<Listed<ApiKeyView>>;
     /// Writes name, description, expiry and active flag.
     async fn update_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> Result<()>;
@@ -80,7 +82,9 @@ pub trait Store: Send + Sync + 'static {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
 
-    async fn insert_session(&self, session: &Session, audit: &AuditEntry) -> Result<()>;
+    /// New sessions with their audit rows, in one transaction (the group commit of
+    /// [`crate::group_commit`]): all are written, or none.
+    async fn insert_sessions(&self, batch: &[(Session, AuditEntry)]) -> Result<()>;
     /// The session with its user, tenant and (if it came from one) API key.
     async fn session_auth(&self, uid: &Uid) -> Result<Option<SessionAuth>>;
     /// Revokes these sessions of the tenant; returns how many were live.

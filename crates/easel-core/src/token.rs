@@ -65,16 +65,40 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// A signing key ready to sign: deriving an Ed25519 key from its seed costs as much as a
+/// signature, so it is done once per key, not once per token.
+pub struct TokenSigner {
+    kid: String,
+    key: SigningKey,
+}
+
+impl TokenSigner {
+    pub fn new(record: &SigningKeyRecord) -> Result<TokenSigner, String> {
+        let seed: [u8; 32] = record
+            .seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| "a signing key seed must be 32 bytes".to_owned())?;
+        Ok(TokenSigner {
+            kid: record.kid.clone(),
+            key: SigningKey::from_bytes(&seed),
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+}
+
 pub fn sign(key: &SigningKeyRecord, claims: &Claims) -> Result<String, String> {
-    let seed: [u8; 32] = key
-        .seed
-        .as_slice()
-        .try_into()
-        .map_err(|_| "a signing key seed must be 32 bytes".to_owned())?;
+    sign_with(&TokenSigner::new(key)?, claims)
+}
+
+pub fn sign_with(signer: &TokenSigner, claims: &Claims) -> Result<String, String> {
     let header = Header {
         alg: "EdDSA".into(),
         typ: Some("JWT".into()),
-        kid: key.kid.clone(),
+        kid: signer.kid.clone(),
     };
     let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
@@ -83,7 +107,7 @@ pub fn sign(key: &SigningKeyRecord, claims: &Claims) -> Result<String, String> {
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(claims)
     );
-    let signature = SigningKey::from_bytes(&seed).sign(input.as_bytes());
+    let signature = signer.key.sign(input.as_bytes());
     Ok(format!(
         "{input}.{}",
         URL_SAFE_NO_PAD.encode(signature.to_bytes())

@@ -6,8 +6,11 @@
 //! custom header (that needs a CORS preflight, which Easel never grants), so the cookie alone
 //! never authorises anything.
 
+use std::borrow::Cow;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue};
 use easel_core::{AuthFailure, Caller, Error};
 
 use crate::error::ApiError;
@@ -17,39 +20,65 @@ use crate::AppState;
 /// valid credential.
 pub struct Authenticated(pub std::sync::Arc<Caller>);
 
-/// What the caller presented.
-pub enum Credential {
-    ApiKey(String),
-    Token(String),
+/// What the caller presented, borrowed from the request where it is text already.
+pub enum Credential<'a> {
+    ApiKey(Cow<'a, str>),
+    Token(Cow<'a, str>),
 }
 
-pub fn presented_token(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
-    let value = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
-    let token = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim().to_owned(),
-        _ => value,
-    };
-    Some(token)
-}
+static APIKEY: HeaderName = HeaderName::from_static("apikey");
+static PROJECTUID: HeaderName = HeaderName::from_static("projectuid");
 
-pub fn presented_key(parts: &Parts) -> Option<String> {
-    // Header names are case-insensitive by construction of `HeaderMap`.
-    if let Some(value) = parts.headers.get("apikey") {
-        // Bytes that are not text cannot be a key; keep them so that the answer is
-        // "malformed", not "missing".
-        return Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned());
+/// A header's value as trimmed text. Bytes that are not text cannot be a credential; they
+/// are kept (replaced) so that the answer is "malformed", not "missing".
+fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    match String::from_utf8_lossy(value.as_bytes()) {
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_owned()),
     }
-    query_key(parts)
+}
+
+pub fn presented_token(parts: &Parts) -> Option<Cow<'_, str>> {
+    let value = header_text(parts.headers.get(axum::http::header::AUTHORIZATION)?);
+    let bearer = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
+            Some(rest.trim().to_owned())
+        }
+        _ => None,
+    };
+    Some(match bearer {
+        Some(token) => Cow::Owned(token),
+        None => value,
+    })
+}
+
+pub fn presented_key(parts: &Parts) -> Option<Cow<'_, str>> {
+    // Header names are case-insensitive by construction of `HeaderMap`.
+    match parts.headers.get(&APIKEY) {
+        Some(value) => Some(header_text(value)),
+        None => query_key(parts).map(Cow::Owned),
+    }
+}
+
+fn presented(parts: &Parts) -> Option<Credential<'_>> {
+    if let Some(key) = parts.headers.get(&APIKEY) {
+        Some(Credential::ApiKey(header_text(key)))
+    } else if let Some(token) = presented_token(parts) {
+        Some(Credential::Token(token))
+    } else if let Some(key) = query_key(parts) {
+        Some(Credential::ApiKey(Cow::Owned(key)))
+    } else {
+        console_cookie(parts).map(|token| Credential::Token(Cow::Owned(token)))
+    }
 }
 
 /// The project a request runs in: the `ProjectUid` header (any letter case: Go clients send
 /// `Projectuid`, the TypeScript SDK `ProjectUID`) or `?ProjectUid=`; none is tenant scope.
 fn project_uid(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get("projectuid") {
+    if let Some(value) = parts.headers.get(&PROJECTUID) {
         // An empty header is what a client without a project sends: tenant scope.
-        let value = String::from_utf8_lossy(value.as_bytes()).trim().to_owned();
-        return (!value.is_empty()).then_some(value);
+        let value = header_text(value);
+        return (!value.is_empty()).then(|| value.into_owned());
     }
     form_urlencoded::parse(parts.uri.query()?.as_bytes())
         .find(|(name, _)| name.eq_ignore_ascii_case("projectuid"))
@@ -85,22 +114,11 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let credential = if let Some(key) = parts.headers.get("apikey") {
-            Credential::ApiKey(String::from_utf8_lossy(key.as_bytes()).trim().to_owned())
-        } else if let Some(token) = presented_token(parts) {
-            Credential::Token(token)
-        } else if let Some(key) = query_key(parts) {
-            Credential::ApiKey(key)
-        } else if let Some(token) = console_cookie(parts) {
-            Credential::Token(token)
-        } else {
-            return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing)));
-        };
-        let caller = match credential {
-            Credential::ApiKey(key) if !key.is_empty() => {
+        let caller = match presented(parts) {
+            Some(Credential::ApiKey(key)) if !key.is_empty() => {
                 state.easel.authenticate_api_key(&key).await?
             }
-            Credential::Token(token) if !token.is_empty() => {
+            Some(Credential::Token(token)) if !token.is_empty() => {
                 state.easel.authenticate_token(&token).await?
             }
             _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),

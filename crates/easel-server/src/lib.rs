@@ -65,29 +65,43 @@ pub fn route_table() -> Vec<table::RouteInfo> {
     all_routes().table
 }
 
+/// The whole HTTP application: the router, with the request context and the timeout
+/// wrapped around it once.
+pub type App = context::RequestContext<tower_http::timeout::Timeout<Router>>;
+
 /// The whole HTTP application.
-pub fn app(state: AppState, limits: &HttpLimits) -> Router {
-    all_routes()
-        .router
-        .with_state(state)
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(axum::middleware::from_fn(context::request_context))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            limits.request_timeout,
-        ))
+pub fn app(state: AppState, limits: &HttpLimits) -> App {
+    let routes = all_routes();
+    let token_routes: Arc<[&'static str]> = routes
+        .table
+        .iter()
+        .map(|r| r.path)
+        .filter(|p| p.contains("{token}"))
+        .collect();
+    // Bodies are bounded by the context (a declared length over the limit is refused before
+    // routing; any other body is read through a limit), not by `Router::layer`, which would
+    // wrap every route in one more boxed service.
+    let router = routes.router.with_state(state);
+    let timeout = tower_http::timeout::Timeout::with_status_code(
+        router,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        limits.request_timeout,
+    );
+    context::RequestContext::new(timeout, token_routes, limits.max_body_bytes)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight
 /// finish before returning.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(app),
     )
     .with_graceful_shutdown(shutdown)
     .await

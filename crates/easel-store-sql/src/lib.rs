@@ -890,6 +890,7 @@ macro_rules! sql_store {
                     tenant: &Uid,
                     owner: Option<&Uid>,
                     window: &Window,
+                    known_total: Option<i64>,
                 ) -> Result<Listed<ApiKeyView>> {
                     let mut filter = String::from("k.tenant_uid = $1");
                     let mut params = vec![tenant.as_str()];
@@ -915,11 +916,17 @@ macro_rules! sql_store {
                         query = query.bind(*p);
                     }
                     let rows = query.fetch_all(&self.reader).await.map_err($map_err)?;
-                    let mut count = ::sqlx::query_scalar::<_, i64>(&count_sql).bind(tenant.as_str());
-                    if let Some(owner) = owner {
-                        count = count.bind(owner.as_str());
-                    }
-                    let total = count.fetch_one(&self.reader).await.map_err($map_err)?;
+                    let total = match known_total {
+                        Some(total) => total,
+                        None => {
+                            let mut count =
+                                ::sqlx::query_scalar::<_, i64>(&count_sql).bind(tenant.as_str());
+                            if let Some(owner) = owner {
+                                count = count.bind(owner.as_str());
+                            }
+                            count.fetch_one(&self.reader).await.map_err($map_err)?
+                        }
+                    };
                     Ok(Listed {
                         rows: rows.iter().map(key_view_from).collect::<Result<_>>()?,
                         total,
@@ -1020,23 +1027,44 @@ macro_rules! sql_store {
                     Ok(())
                 }
 
-                async fn insert_session(&self, s: &Session, audit: &AuditEntry) -> Result<()> {
+                async fn insert_sessions(&self, batch: &[(Session, AuditEntry)]) -> Result<()> {
+                    // Multi-row inserts, in chunks that stay well under SQLite's limit of
+                    // bound parameters per statement.
+                    const ROWS_PER_STATEMENT: usize = 200;
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    ::sqlx::query(
-                        "INSERT INTO sessions (uid, tenant_uid, user_uid, api_key_uid, expires_at, \
-                         is_revoked, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-                    )
-                    .bind(s.uid.as_str())
-                    .bind(s.tenant_uid.as_str())
-                    .bind(s.user_uid.as_str())
-                    .bind(s.api_key_uid.as_ref().map(|k| k.as_str()))
-                    .bind(to_millis(s.expires_at))
-                    .bind(s.is_revoked)
-                    .bind(to_millis(s.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err($map_err)?;
-                    insert_audit(&mut tx, audit).await?;
+                    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+                        let mut sessions = ::sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO sessions (uid, tenant_uid, user_uid, api_key_uid, \
+                             expires_at, is_revoked, created_at, updated_at) ",
+                        );
+                        sessions.push_values(chunk, |mut row, (s, _)| {
+                            row.push_bind(s.uid.as_str())
+                                .push_bind(s.tenant_uid.as_str())
+                                .push_bind(s.user_uid.as_str())
+                                .push_bind(s.api_key_uid.as_ref().map(|k| k.as_str()))
+                                .push_bind(to_millis(s.expires_at))
+                                .push_bind(s.is_revoked)
+                                .push_bind(to_millis(s.created_at))
+                                .push_bind(to_millis(s.created_at));
+                        });
+                        sessions.build().execute(&mut *tx).await.map_err($map_err)?;
+                        let mut audits = ::sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, \
+                             resource_kind, resource_uid, detail, created_at, updated_at) ",
+                        );
+                        audits.push_values(chunk, |mut row, (_, a)| {
+                            row.push_bind(a.uid.as_str())
+                                .push_bind(a.tenant_uid.as_str())
+                                .push_bind(a.actor_uid.as_ref().map(|u| u.as_str()))
+                                .push_bind(a.action.as_str())
+                                .push_bind(a.resource_kind.as_str())
+                                .push_bind(a.resource_uid.as_str())
+                                .push_bind(a.detail.as_str())
+                                .push_bind(to_millis(a.at))
+                                .push_bind(to_millis(a.at));
+                        });
+                        audits.build().execute(&mut *tx).await.map_err($map_err)?;
+                    }
                     tx.commit().await.map_err($map_err)
                 }
 

@@ -64,7 +64,7 @@ pub struct Prepared {
     pub address: SocketAddr,
     /// What the first start created; `None` on every later start.
     pub bootstrap: Option<BootstrapOutcome>,
-    pub router: easel_server::Router,
+    pub router: easel_server::App,
 }
 
 /// How often counted key uses are written to the store.

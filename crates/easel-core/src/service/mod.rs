@@ -69,7 +69,7 @@ impl Default for EaselConfig {
             throttle_window: Duration::minutes(15),
             allow_signup: false,
             cache_capacity: 100_000,
-            cache_recheck: Duration::seconds(15),
+            cache_recheck: Duration::seconds(60),
         }
     }
 }
@@ -146,6 +146,8 @@ pub struct Easel {
     config: EaselConfig,
     /// Token-signing keys as last read from the store, newest first, and when.
     signing_keys: RwLock<(Vec<SigningKeyRecord>, DateTime<Utc>)>,
+    /// The current signing key, ready to sign.
+    signer: RwLock<Option<Arc<crate::token::TokenSigner>>>,
     account_throttle: Throttle,
     address_throttle: Throttle,
     signup_throttle: Throttle,
@@ -156,6 +158,10 @@ pub struct Easel {
     signing_key_creation: tokio::sync::Mutex<()>,
     /// Verified callers, and the key uses counted since the last flush.
     cache: AuthCache,
+    /// Recent counts of API-key lists (`listmeta.count`).
+    key_counts: crate::cache::CountCache,
+    /// Shares durable commits among concurrent new sessions.
+    session_writer: crate::group_commit::SessionWriter,
 }
 
 const LIST_USERS: &str = "users";
@@ -200,6 +206,8 @@ impl Easel {
                 },
                 100_000,
             ),
+            session_writer: crate::group_commit::SessionWriter::start(store.clone()),
+            key_counts: crate::cache::CountCache::default(),
             store,
             clock,
             rng,
@@ -207,6 +215,7 @@ impl Easel {
             keys,
             pages: PageCodec::new(secret),
             signing_keys: RwLock::new((Vec::new(), DateTime::UNIX_EPOCH)),
+            signer: RwLock::new(None),
             dummy_hash,
             signing_key_creation: tokio::sync::Mutex::new(()),
             cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
@@ -427,6 +436,8 @@ impl Easel {
     /// the other nodes.
     pub(crate) async fn changed(&self, change: Change) {
         self.cache.invalidate(&change);
+        // A user or tenant change may have deleted keys with it.
+        self.key_counts.clear();
         if let Err(e) = self.store.publish(&change.encode()).await {
             // The other nodes still re-check within `cache_recheck`.
             tracing::warn!(error = ?e, "could not announce a change to other nodes");
@@ -437,6 +448,7 @@ impl Easel {
     pub fn apply_remote_change(&self, encoded: &str) {
         if let Some(change) = Change::decode(encoded) {
             self.cache.invalidate(&change);
+            self.key_counts.clear();
         }
     }
 
@@ -644,6 +656,7 @@ impl Easel {
         self.store
             .insert_api_key(&key, &generated.hash, &audit)
             .await?;
+        self.key_counts.forget_tenant(&tenant.uid);
         Ok((key.uid, generated.value))
     }
 
@@ -735,10 +748,15 @@ impl Easel {
             None => "apiKeys".to_owned(),
         };
         let window = self.pages.window(&list, params)?;
+        let counted = (caller.tenant.uid.clone(), owner.clone());
+        let known_total = self.key_counts.get(&counted, self.now());
         let listed = self
             .store
-            .list_api_keys(&caller.tenant.uid, owner.as_ref(), &window)
+            .list_api_keys(&caller.tenant.uid, owner.as_ref(), &window, known_total)
             .await?;
+        if known_total.is_none() {
+            self.key_counts.put(counted, listed.total, self.now());
+        }
         self.pages.page(&list, &window, listed, |v| &v.key.uid)
     }
 

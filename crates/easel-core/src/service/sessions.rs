@@ -132,6 +132,22 @@ impl Easel {
 
     // ---- sessions and tokens ---------------------------------------------------------------
 
+    /// The ready-to-sign form of the current signing key, made once per key.
+    fn signer_for(&self, key: &SigningKeyRecord) -> Result<Arc<token::TokenSigner>> {
+        if let Some(signer) = self
+            .signer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .filter(|s| s.kid() == key.kid)
+        {
+            return Ok(signer.clone());
+        }
+        let signer = Arc::new(token::TokenSigner::new(key).map_err(Error::Internal)?);
+        *self.signer.write().unwrap_or_else(|p| p.into_inner()) = Some(signer.clone());
+        Ok(signer)
+    }
+
     async fn issue(&self, session: &Session, tenant: &Tenant) -> Result<IssuedToken> {
         let now = self.now();
         let expires_at =
@@ -145,7 +161,8 @@ impl Easel {
             jti: base62_string(self.rng.as_ref(), 16),
         };
         let key = self.current_signing_key().await?;
-        let token = token::sign(&key, &claims).map_err(Error::Internal)?;
+        let signer = self.signer_for(&key)?;
+        let token = token::sign_with(&signer, &claims).map_err(Error::Internal)?;
         Ok(IssuedToken {
             token,
             expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at),
@@ -170,7 +187,7 @@ impl Easel {
             &session.uid,
             how,
         );
-        self.store.insert_session(&session, &audit).await?;
+        self.session_writer.write(session.clone(), audit).await?;
         self.issue(&session, &caller.tenant).await
     }
 

@@ -4,6 +4,41 @@ use reqwest::Method;
 
 use crate::harness::*;
 
+/// Sends `body` with `Transfer-Encoding: chunked` over a raw socket; returns the status.
+async fn chunked_post(server: &TestServer, path: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = server
+        .anonymous
+        .base_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nApiKey: {}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.admin_key
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    for chunk in body.as_bytes().chunks(8 * 1024) {
+        let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+        framed.extend_from_slice(chunk);
+        framed.extend_from_slice(b"\r\n");
+        // The server may answer and close before the whole body is sent.
+        if socket.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let _ = socket.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = socket.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
 async fn expect_400(
     server: &TestServer,
     method: Method,
@@ -147,6 +182,13 @@ on_both_stores! {
         let raw = server.admin.raw(Method::POST, "/v1/apiKeys", Some(&huge)).await.unwrap();
         assert_eq!(raw.status, 413);
         assert_eq!(raw.json()["code"], "PayloadTooLarge");
+        // The same body sent chunked (no length announced) is cut off while it is read.
+        let keys = server.admin.list_api_keys(&Default::default()).await.unwrap().items.len();
+        assert_eq!(chunked_post(&server, "/v1/apiKeys", &huge).await, 413);
+        assert_eq!(server.admin.list_api_keys(&Default::default()).await.unwrap().items.len(), keys);
+        // A small chunked body is read as usual.
+        let small = r#"{"metadata":{"name":"chunked"}}"#;
+        assert_eq!(chunked_post(&server, "/v1/apiKeys", small).await, 201);
         let raw = reqwest::Client::new()
             .post(format!("{}/v1/apiKeys", server.anonymous.base_url()))
             .header("ApiKey", &server.admin_key)
