@@ -94,16 +94,14 @@ impl<S> RequestContext<S> {
 
     /// The path as it may be logged: a token-bearing route's template, else the path.
     fn loggable_path<'a>(&self, path: &'a str) -> &'a str {
+        // Segment by segment; `{…}` in the template stands for any one segment.
         let matches = |template: &str| {
             let mut segments = path.split('/');
-            let mut count = 0;
-            let all = template.split('/').all(|expected| {
-                count += 1;
+            template.split('/').all(|expected| {
                 segments
                     .next()
                     .is_some_and(|got| expected.starts_with('{') || expected == got)
-            });
-            all && segments.next().is_none() && count > 0
+            }) && segments.next().is_none()
         };
         match self.token_routes.iter().find(|t| matches(t)) {
             Some(template) => template,
