@@ -90,10 +90,6 @@ impl TokenSigner {
     }
 }
 
-pub fn sign(key: &SigningKeyRecord, claims: &Claims) -> Result<String, String> {
-    sign_with(&TokenSigner::new(key)?, claims)
-}
-
 pub fn sign_with(signer: &TokenSigner, claims: &Claims) -> Result<String, String> {
     let header = Header {
         alg: "EdDSA".into(),
@@ -210,7 +206,7 @@ mod tests {
     #[test]
     fn a_signed_token_parses_and_verifies() {
         let k = key(1);
-        let token = sign(&k, &claims()).unwrap();
+        let token = sign_with(&TokenSigner::new(&k).unwrap(), &claims()).unwrap();
         let parsed = parse(&token).unwrap();
         assert_eq!(parsed.kid, "k1");
         assert_eq!(parsed.claims, claims());
@@ -224,7 +220,7 @@ mod tests {
     #[test]
     fn a_changed_claim_breaks_the_signature() {
         let k = key(1);
-        let token = sign(&k, &claims()).unwrap();
+        let token = sign_with(&TokenSigner::new(&k).unwrap(), &claims()).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let mut forged = claims();
         forged.sub = "admin".into();

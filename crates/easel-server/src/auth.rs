@@ -39,17 +39,18 @@ fn header_text(value: &HeaderValue) -> Cow<'_, str> {
 }
 
 pub fn presented_token(parts: &Parts) -> Option<Cow<'_, str>> {
-    let value = header_text(parts.headers.get(axum::http::header::AUTHORIZATION)?);
-    let bearer = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => {
-            Some(rest.trim().to_owned())
+    fn without_scheme(value: &str) -> &str {
+        match value.split_once(' ') {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+            _ => value,
         }
-        _ => None,
-    };
-    Some(match bearer {
-        Some(token) => Cow::Owned(token),
-        None => value,
-    })
+    }
+    Some(
+        match header_text(parts.headers.get(axum::http::header::AUTHORIZATION)?) {
+            Cow::Borrowed(value) => Cow::Borrowed(without_scheme(value)),
+            Cow::Owned(value) => Cow::Owned(without_scheme(&value).to_owned()),
+        },
+    )
 }
 
 pub fn presented_key(parts: &Parts) -> Option<Cow<'_, str>> {

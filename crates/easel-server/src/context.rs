@@ -17,7 +17,7 @@ use axum::response::Response;
 use easel_proto::ErrorBody;
 use tower::Service;
 use tracing::instrument::Instrumented;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::error::{body, PendingError};
 
@@ -151,8 +151,7 @@ where
             }
         };
         ContextFuture {
-            inner: inner.instrument(span.clone()),
-            span,
+            inner: inner.instrument(span),
             id,
             started,
         }
@@ -200,7 +199,6 @@ pin_project_lite::pin_project! {
     pub struct ContextFuture<F> {
         #[pin]
         inner: Instrumented<Inner<F>>,
-        span: Span,
         id: RequestId,
         started: Option<Instant>,
     }
@@ -213,8 +211,8 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
+        let mut this = self.project();
+        let mut response = std::task::ready!(this.inner.as_mut().poll(cx))?;
         let id = this.id.as_str();
         if response.status().is_client_error() || response.status().is_server_error() {
             response = error_body(response, id);
@@ -223,7 +221,7 @@ where
             response.headers_mut().insert(REQUEST_ID.clone(), value);
         }
         if let Some(started) = this.started {
-            this.span.in_scope(|| {
+            this.inner.span().in_scope(|| {
                 tracing::info!(
                     status = response.status().as_u16(),
                     latency_us = started.elapsed().as_micros() as u64,

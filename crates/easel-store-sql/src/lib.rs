@@ -165,22 +165,31 @@ macro_rules! sql_store {
             }
 
             async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> Result<()> {
-                ::sqlx::query(
+                insert_audits(tx, std::slice::from_ref(a).iter()).await
+            }
+
+            /// Audit rows in one multi-row insert (keep batches under SQLite's limit of
+            /// bound parameters: 9 per row).
+            async fn insert_audits<'a>(
+                tx: &mut Tx<'_>,
+                rows: impl Iterator<Item = &'a AuditEntry>,
+            ) -> Result<()> {
+                let mut insert = ::sqlx::QueryBuilder::<$db>::new(
                     "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, resource_kind, \
-                     resource_uid, detail, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                )
-                .bind(a.uid.as_str())
-                .bind(a.tenant_uid.as_str())
-                .bind(a.actor_uid.as_ref().map(|u| u.as_str()))
-                .bind(&a.action)
-                .bind(&a.resource_kind)
-                .bind(a.resource_uid.as_str())
-                .bind(&a.detail)
-                .bind(to_millis(a.at))
-                .execute(&mut **tx)
-                .await
-                .map_err($map_err)?;
+                     resource_uid, detail, created_at, updated_at) ",
+                );
+                insert.push_values(rows, |mut row, a| {
+                    row.push_bind(a.uid.as_str())
+                        .push_bind(a.tenant_uid.as_str())
+                        .push_bind(a.actor_uid.as_ref().map(|u| u.as_str()))
+                        .push_bind(a.action.as_str())
+                        .push_bind(a.resource_kind.as_str())
+                        .push_bind(a.resource_uid.as_str())
+                        .push_bind(a.detail.as_str())
+                        .push_bind(to_millis(a.at))
+                        .push_bind(to_millis(a.at));
+                });
+                insert.build().execute(&mut **tx).await.map_err($map_err)?;
                 Ok(())
             }
 
@@ -1048,22 +1057,7 @@ macro_rules! sql_store {
                                 .push_bind(to_millis(s.created_at));
                         });
                         sessions.build().execute(&mut *tx).await.map_err($map_err)?;
-                        let mut audits = ::sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, \
-                             resource_kind, resource_uid, detail, created_at, updated_at) ",
-                        );
-                        audits.push_values(chunk, |mut row, (_, a)| {
-                            row.push_bind(a.uid.as_str())
-                                .push_bind(a.tenant_uid.as_str())
-                                .push_bind(a.actor_uid.as_ref().map(|u| u.as_str()))
-                                .push_bind(a.action.as_str())
-                                .push_bind(a.resource_kind.as_str())
-                                .push_bind(a.resource_uid.as_str())
-                                .push_bind(a.detail.as_str())
-                                .push_bind(to_millis(a.at))
-                                .push_bind(to_millis(a.at));
-                        });
-                        audits.build().execute(&mut *tx).await.map_err($map_err)?;
+                        insert_audits(&mut tx, chunk.iter().map(|(_, a)| a)).await?;
                     }
                     tx.commit().await.map_err($map_err)
                 }

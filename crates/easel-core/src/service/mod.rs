@@ -749,13 +749,14 @@ impl Easel {
         };
         let window = self.pages.window(&list, params)?;
         let counted = (caller.tenant.uid.clone(), owner.clone());
-        let known_total = self.key_counts.get(&counted, self.now());
+        let now = self.now();
+        let known_total = self.key_counts.get(&counted, now);
         let listed = self
             .store
             .list_api_keys(&caller.tenant.uid, owner.as_ref(), &window, known_total)
             .await?;
         if known_total.is_none() {
-            self.key_counts.put(counted, listed.total, self.now());
+            self.key_counts.put(counted, listed.total, now);
         }
         self.pages.page(&list, &window, listed, |v| &v.key.uid)
     }

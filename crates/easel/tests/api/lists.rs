@@ -106,6 +106,18 @@ on_both_stores! {
         assert_eq!(rest.items.len(), 3);
         assert_eq!(rest.listmeta.continue_token, "");
         assert_eq!(rest.listmeta.offset, 53);
+        assert_eq!(rest.listmeta.count, 53);
+
+        // The total is reused between pages for a few seconds, but a key created or deleted
+        // on this node shows in the next count at once (the test clock does not move).
+        let created = server.admin.create_api_key(&key_entity("k-late", "", None)).await.unwrap();
+        let count = |server: &TestServer| {
+            let admin = server.admin.clone();
+            async move { admin.list_api_keys(&Default::default()).await.unwrap().listmeta.count }
+        };
+        assert_eq!(count(&server).await, 54);
+        server.admin.delete_api_key(&created.uid).await.unwrap();
+        assert_eq!(count(&server).await, 53);
 
         // offset, for clients that page that way.
         let by_offset = server

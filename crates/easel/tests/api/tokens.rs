@@ -19,6 +19,36 @@ fn header(token: &str) -> serde_json::Value {
 }
 
 on_both_stores! {
+    async fn concurrent_exchanges_share_commits_and_each_gets_its_own_session(server) {
+        // Exchanges made together are written together (group commit); each must still come
+        // back with a working token of its own session, tied to its own key.
+        let mut keys = Vec::new();
+        for n in 0..24 {
+            keys.push(server.admin.create_api_key(&key_entity(&format!("burst-{n}"), "", None)).await.unwrap());
+        }
+        let mut exchanges = tokio::task::JoinSet::new();
+        for key in &keys {
+            let client = server.anonymous.with_api_key(&key.api_key);
+            exchanges.spawn(async move { client.authenticate().await.unwrap().authorization });
+        }
+        let tokens = exchanges.join_all().await;
+        let sessions: std::collections::HashSet<String> =
+            tokens.iter().map(|t| claims(t)["sid"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(sessions.len(), keys.len(), "one session per exchange");
+        for token in &tokens {
+            assert_eq!(server.anonymous.with_token(token).user_info().await.unwrap(), server.admin_info);
+        }
+        // Each session is tied to its own key: revoking one key ends exactly one token.
+        server.admin.set_api_key_active(&keys[0].uid, false).await.unwrap();
+        let mut refused = 0;
+        for token in &tokens {
+            if server.anonymous.with_token(token).user_info().await.is_err() {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 1);
+    }
+
     async fn a_key_is_traded_for_a_token_that_authenticates(server) {
         let token = server.admin.authenticate().await.unwrap();
         assert!(!token.is_mfa);
