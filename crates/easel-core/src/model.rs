@@ -216,6 +216,25 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
 }
 
+/// What deciding on a token of an API-key session needs from the store.
+#[derive(Debug, Clone)]
+pub struct KeySessionAuth {
+    pub auth: KeyAuth,
+    /// The session was revoked (it has a revoked row).
+    pub session_revoked: bool,
+    /// The owner's sessions that started before this were ended (by a password change).
+    pub sessions_revoked_before: Option<DateTime<Utc>>,
+}
+
+/// One sign-in as the audit trail and the session table record it. A password sign-in opens
+/// a session with a row; one with an API key does not (its token carries the session), so
+/// only its audit row is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    pub session: Option<Session>,
+    pub audit: AuditEntry,
+}
+
 /// What a session lookup returns: everything needed to decide on a token.
 #[derive(Debug, Clone)]
 pub struct SessionAuth {

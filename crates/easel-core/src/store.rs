@@ -16,9 +16,9 @@ use crate::apikey::KeyHash;
 use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
-    ApiKey, ApiKeyView, AuditEntry, Binding, BootstrapSeed, CustomRole, KeyAuth, Listed, Member,
-    PasswordPurpose, PasswordToken, Project, Session, SessionAuth, SigningKeyRecord, Signup,
-    SubjectKind, Team, Tenant, TenantFilter, User, Window,
+    ApiKey, ApiKeyView, AuditEntry, Binding, BootstrapSeed, CustomRole, KeyAuth, KeySessionAuth,
+    Listed, Member, PasswordPurpose, PasswordToken, Project, Session, SessionAuth, SignIn,
+    SigningKeyRecord, Signup, SubjectKind, Team, Tenant, TenantFilter, User, Window,
 };
 
 #[async_trait]
@@ -82,18 +82,20 @@ pub trait Store: Send + Sync + 'static {
     async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
 
-    /// New sessions with their audit rows, in one transaction (the group commit of
-    /// [`crate::group_commit`]): all are written, or none.
-    async fn insert_sessions(&self, batch: &[(Session, AuditEntry)]) -> Result<()>;
+    /// Sign-ins: their audit rows, and the sessions of those that have one (password
+    /// sign-ins), in one transaction (the group commit of [`crate::group_commit`]): all are
+    /// written, or none.
+    async fn write_sign_ins(&self, batch: &[SignIn]) -> Result<()>;
     /// The session with its user, tenant and (if it came from one) API key.
     async fn session_auth(&self, uid: &Uid) -> Result<Option<SessionAuth>>;
-    /// Revokes these sessions of the tenant; returns how many were live.
-    async fn revoke_sessions(
-        &self,
-        tenant: &Uid,
-        uids: &[Uid],
-        audit: &[AuditEntry],
-    ) -> Result<u64>;
+    /// For a session opened with an API key (which has no row unless it was revoked): the
+    /// key with its owner and tenant, whether session `sid` was revoked, and the owner's
+    /// session cut-off.
+    async fn key_session_auth(&self, key: &Uid, sid: &Uid) -> Result<Option<KeySessionAuth>>;
+    /// Revokes these sessions of the tenant, writing a revoked row for a session that had
+    /// none (one opened with an API key). A session whose user or key is gone is skipped:
+    /// it ended with them.
+    async fn revoke_sessions(&self, sessions: &[Session], audit: &[AuditEntry]) -> Result<()>;
 
     /// Every account with this (lower-case) email, in every tenant, with its tenant.
     async fn accounts_by_email(&self, email: &str) -> Result<Vec<(User, Tenant)>>;

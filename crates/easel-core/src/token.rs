@@ -30,6 +30,18 @@ pub struct Claims {
     pub exp: i64,
     /// This token's own id.
     pub jti: String,
+    /// For a session opened with an API key: the key's uid. Such a session has no row of
+    /// its own (it lives and dies with the key), so the token carries what a row would hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// For a session opened with an API key: when the session ends, seconds since the epoch.
+    /// Refreshes stop there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sxp: Option<i64>,
+    /// For a session opened with an API key: when it started, milliseconds since the epoch
+    /// (a password change ends the sessions that started until then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sst: Option<i64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -196,6 +208,9 @@ mod tests {
             iat: 1,
             exp: 2,
             jti: "j".into(),
+            key: None,
+            sxp: None,
+            sst: None,
         }
     }
 

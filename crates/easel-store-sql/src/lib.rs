@@ -13,6 +13,23 @@
 //!
 //! [`Store`]: ../easel_core/store/trait.Store.html
 
+/// Splits rows for multi-row inserts into chunks of a few fixed sizes (64, 8 and 1 rows),
+/// so that a batch of any size runs through at most three distinct statements, each prepared
+/// once per connection and then reused: preparing a fresh statement for every batch size
+/// cost PostgreSQL more than the inserts themselves. 64 rows stay well under SQLite's limit
+/// of bound parameters per statement.
+pub fn fixed_size_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    for size in [64, 8, 1] {
+        while rows.len() >= size {
+            let (chunk, rest) = rows.split_at(size);
+            chunks.push(chunk);
+            rows = rest;
+        }
+    }
+    chunks
+}
+
 /// Implements `easel_core::Store` for a backend.
 ///
 /// ```ignore
@@ -41,8 +58,9 @@ macro_rules! sql_store {
             use ::easel_core::apikey::KeyHash;
             use ::easel_core::model::{
                 from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth,
+                KeySessionAuth,
                 Binding, CustomRole, Listed, Member, PasswordPurpose, PasswordToken, Project,
-                Session, SessionAuth, SigningKeyRecord, Signup, SubjectKind, Team, Tenant,
+                Session, SessionAuth, SigningKeyRecord, SignIn, Signup, SubjectKind, Team, Tenant,
                 TenantFilter, User, Window,
             };
             use ::easel_core::{Error, Result, Uid};
@@ -165,31 +183,30 @@ macro_rules! sql_store {
             }
 
             async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> Result<()> {
-                insert_audits(tx, std::slice::from_ref(a).iter()).await
+                insert_audits(tx, &[a]).await
             }
 
-            /// Audit rows in one multi-row insert (keep batches under SQLite's limit of
-            /// bound parameters: 9 per row).
-            async fn insert_audits<'a>(
-                tx: &mut Tx<'_>,
-                rows: impl Iterator<Item = &'a AuditEntry>,
-            ) -> Result<()> {
-                let mut insert = ::sqlx::QueryBuilder::<$db>::new(
-                    "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, resource_kind, \
-                     resource_uid, detail, created_at, updated_at) ",
-                );
-                insert.push_values(rows, |mut row, a| {
-                    row.push_bind(a.uid.as_str())
-                        .push_bind(a.tenant_uid.as_str())
-                        .push_bind(a.actor_uid.as_ref().map(|u| u.as_str()))
-                        .push_bind(a.action.as_str())
-                        .push_bind(a.resource_kind.as_str())
-                        .push_bind(a.resource_uid.as_str())
-                        .push_bind(a.detail.as_str())
-                        .push_bind(to_millis(a.at))
-                        .push_bind(to_millis(a.at));
-                });
-                insert.build().execute(&mut **tx).await.map_err($map_err)?;
+            /// Audit rows in multi-row inserts of a few fixed sizes (see
+            /// [`$crate::fixed_size_chunks`]).
+            async fn insert_audits(tx: &mut Tx<'_>, rows: &[&AuditEntry]) -> Result<()> {
+                for chunk in $crate::fixed_size_chunks(rows) {
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, \
+                         resource_kind, resource_uid, detail, created_at, updated_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, a| {
+                        row.push_bind(a.uid.as_str())
+                            .push_bind(a.tenant_uid.as_str())
+                            .push_bind(a.actor_uid.as_ref().map(|u| u.as_str()))
+                            .push_bind(a.action.as_str())
+                            .push_bind(a.resource_kind.as_str())
+                            .push_bind(a.resource_uid.as_str())
+                            .push_bind(a.detail.as_str())
+                            .push_bind(to_millis(a.at))
+                            .push_bind(to_millis(a.at));
+                    });
+                    insert.build().execute(&mut **tx).await.map_err($map_err)?;
+                }
                 Ok(())
             }
 
@@ -371,6 +388,16 @@ macro_rules! sql_store {
                 .bind(true)
                 .bind(to_millis(user.updated_at))
                 .bind(false)
+                .execute(&mut **tx)
+                .await
+                .map_err($map_err)?;
+                // Sessions opened with an API key have no rows: a cut-off ends them.
+                ::sqlx::query(
+                    "INSERT INTO user_session_cutoffs (user_uid, revoked_before) VALUES ($1, $2) \
+                     ON CONFLICT (user_uid) DO UPDATE SET revoked_before = excluded.revoked_before",
+                )
+                .bind(user.uid.as_str())
+                .bind(to_millis(user.updated_at))
                 .execute(&mut **tx)
                 .await
                 .map_err($map_err)?;
@@ -1036,17 +1063,17 @@ macro_rules! sql_store {
                     Ok(())
                 }
 
-                async fn insert_sessions(&self, batch: &[(Session, AuditEntry)]) -> Result<()> {
-                    // Multi-row inserts, in chunks that stay well under SQLite's limit of
-                    // bound parameters per statement.
-                    const ROWS_PER_STATEMENT: usize = 200;
+                async fn write_sign_ins(&self, batch: &[SignIn]) -> Result<()> {
+                    let opened: Vec<&Session> =
+                        batch.iter().filter_map(|s| s.session.as_ref()).collect();
+                    let audits: Vec<&AuditEntry> = batch.iter().map(|s| &s.audit).collect();
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+                    for chunk in $crate::fixed_size_chunks(&opened) {
                         let mut sessions = ::sqlx::QueryBuilder::<$db>::new(
                             "INSERT INTO sessions (uid, tenant_uid, user_uid, api_key_uid, \
                              expires_at, is_revoked, created_at, updated_at) ",
                         );
-                        sessions.push_values(chunk, |mut row, (s, _)| {
+                        sessions.push_values(chunk, |mut row, s| {
                             row.push_bind(s.uid.as_str())
                                 .push_bind(s.tenant_uid.as_str())
                                 .push_bind(s.user_uid.as_str())
@@ -1057,8 +1084,8 @@ macro_rules! sql_store {
                                 .push_bind(to_millis(s.created_at));
                         });
                         sessions.build().execute(&mut *tx).await.map_err($map_err)?;
-                        insert_audits(&mut tx, chunk.iter().map(|(_, a)| a)).await?;
                     }
+                    insert_audits(&mut tx, &audits).await?;
                     tx.commit().await.map_err($map_err)
                 }
 
@@ -1093,32 +1120,80 @@ macro_rules! sql_store {
                     }))
                 }
 
-                async fn revoke_sessions(
+                async fn key_session_auth(
                     &self,
-                    tenant: &Uid,
-                    uids: &[Uid],
-                    audit: &[AuditEntry],
-                ) -> Result<u64> {
-                    let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    let mut revoked = 0;
-                    for (uid, entry) in uids.iter().zip(audit) {
-                        revoked += ::sqlx::query(
-                            "UPDATE sessions SET is_revoked = $3, updated_at = $4 \
-                             WHERE tenant_uid = $1 AND uid = $2 AND is_revoked = $5",
-                        )
-                        .bind(tenant.as_str())
-                        .bind(uid.as_str())
+                    key: &Uid,
+                    sid: &Uid,
+                ) -> Result<Option<KeySessionAuth>> {
+                    let sql = format!(
+                        "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS}, \
+                         s.uid AS revoked_session, c.revoked_before AS revoked_before \
+                         FROM api_keys k \
+                         JOIN users u ON u.uid = k.owner_uid \
+                         JOIN tenants t ON t.uid = k.tenant_uid \
+                         LEFT JOIN sessions s ON s.uid = $2 AND s.is_revoked = $3 \
+                         LEFT JOIN user_session_cutoffs c ON c.user_uid = k.owner_uid \
+                         WHERE k.uid = $1"
+                    );
+                    let Some(row) = ::sqlx::query(&sql)
+                        .bind(key.as_str())
+                        .bind(sid.as_str())
                         .bind(true)
-                        .bind(to_millis(entry.at))
-                        .bind(false)
-                        .execute(&mut *tx)
+                        .fetch_optional(&self.reader)
                         .await
                         .map_err($map_err)?
-                        .rows_affected();
+                    else {
+                        return Ok(None);
+                    };
+                    let revoked: Option<String> =
+                        row.try_get("revoked_session").map_err($map_err)?;
+                    let revoked_before: Option<i64> =
+                        row.try_get("revoked_before").map_err($map_err)?;
+                    Ok(Some(KeySessionAuth {
+                        auth: KeyAuth {
+                            key: key_from(&row)?,
+                            user: user_from(&row)?,
+                            tenant: tenant_from(&row)?,
+                        },
+                        session_revoked: revoked.is_some(),
+                        sessions_revoked_before: revoked_before.map(from_millis),
+                    }))
+                }
+
+                async fn revoke_sessions(
+                    &self,
+                    sessions: &[Session],
+                    audit: &[AuditEntry],
+                ) -> Result<()> {
+                    let mut tx = self.writer.begin().await.map_err($map_err)?;
+                    for (session, entry) in sessions.iter().zip(audit) {
+                        // An upsert: a password session has a row to mark; one opened with
+                        // an API key gets a revoked row, which its tokens are checked against.
+                        // The SELECT skips a session whose user or key is already gone.
+                        ::sqlx::query(
+                            "INSERT INTO sessions (uid, tenant_uid, user_uid, api_key_uid, \
+                             expires_at, is_revoked, created_at, updated_at) \
+                             SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+                             WHERE EXISTS (SELECT 1 FROM users WHERE uid = $3 AND tenant_uid = $2) \
+                             AND ($4 IS NULL OR EXISTS (SELECT 1 FROM api_keys WHERE uid = $4)) \
+                             ON CONFLICT (uid) DO UPDATE SET is_revoked = excluded.is_revoked, \
+                             updated_at = excluded.updated_at \
+                             WHERE sessions.tenant_uid = excluded.tenant_uid",
+                        )
+                        .bind(session.uid.as_str())
+                        .bind(session.tenant_uid.as_str())
+                        .bind(session.user_uid.as_str())
+                        .bind(session.api_key_uid.as_ref().map(|k| k.as_str()))
+                        .bind(to_millis(session.expires_at))
+                        .bind(true)
+                        .bind(to_millis(entry.at))
+                        .bind(to_millis(entry.at))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err($map_err)?;
                         insert_audit(&mut tx, entry).await?;
                     }
-                    tx.commit().await.map_err($map_err)?;
-                    Ok(revoked)
+                    tx.commit().await.map_err($map_err)
                 }
 
                 async fn accounts_by_email(&self, email: &str) -> Result<Vec<(User, Tenant)>> {
@@ -1937,19 +2012,25 @@ macro_rules! sql_store {
                     &self,
                     usage: &[(Uid, i64, ::chrono::DateTime<::chrono::Utc>)],
                 ) -> Result<()> {
+                    // Many keys per statement: one UPDATE per key made a flush of 10,000
+                    // keys 10,000 round trips, holding SQLite's writer all the while.
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    for (uid, uses, last) in usage {
-                        ::sqlx::query(
-                            "UPDATE api_keys SET use_count = use_count + $2, last_used_at = \
-                             CASE WHEN last_used_at IS NULL OR last_used_at < $3 THEN $3 \
-                             ELSE last_used_at END WHERE uid = $1",
-                        )
-                        .bind(uid.as_str())
-                        .bind(*uses)
-                        .bind(to_millis(*last))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err($map_err)?;
+                    for chunk in $crate::fixed_size_chunks(usage) {
+                        let mut update =
+                            ::sqlx::QueryBuilder::<$db>::new("WITH used (uid, uses, at) AS (");
+                        update.push_values(chunk, |mut row, (uid, uses, last)| {
+                            row.push_bind(uid.as_str())
+                                .push_bind(*uses)
+                                .push_bind(to_millis(*last));
+                        });
+                        update.push(
+                            ") UPDATE api_keys SET use_count = use_count + used.uses, \
+                             last_used_at = CASE WHEN api_keys.last_used_at IS NULL \
+                             OR api_keys.last_used_at < used.at THEN used.at \
+                             ELSE api_keys.last_used_at END \
+                             FROM used WHERE api_keys.uid = used.uid",
+                        );
+                        update.build().execute(&mut *tx).await.map_err($map_err)?;
                     }
                     tx.commit().await.map_err($map_err)
                 }
@@ -1982,4 +2063,21 @@ macro_rules! sql_store {
             }
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed_size_chunks;
+
+    #[test]
+    fn chunks_come_in_three_sizes_and_cover_every_row_once() {
+        for n in [0usize, 1, 7, 8, 9, 63, 64, 65, 200, 512] {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks = fixed_size_chunks(&rows);
+            assert!(chunks.iter().all(|c| [64, 8, 1].contains(&c.len())), "{n}");
+            let flat: Vec<usize> = chunks.concat();
+            assert_eq!(flat, rows, "{n}");
+        }
+        assert_eq!(fixed_size_chunks(&[0u8; 200]).len(), 3 + 1);
+    }
 }

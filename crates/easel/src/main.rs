@@ -330,6 +330,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Err(e) = easel.flush_usage().await {
         tracing::warn!(error = %easel::detail(&e), "could not write the last key usage counts");
     }
+    easel.drain_sign_ins().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -160,8 +160,8 @@ pub struct Easel {
     cache: AuthCache,
     /// Recent counts of API-key lists (`listmeta.count`).
     key_counts: crate::cache::CountCache,
-    /// Shares durable commits among concurrent new sessions.
-    session_writer: crate::group_commit::SessionWriter,
+    /// Shares durable commits among concurrent sign-ins; queues API-key sign-ins' audit rows.
+    sign_ins: crate::group_commit::SignInWriter,
 }
 
 const LIST_USERS: &str = "users";
@@ -206,7 +206,7 @@ impl Easel {
                 },
                 100_000,
             ),
-            session_writer: crate::group_commit::SessionWriter::start(store.clone()),
+            sign_ins: crate::group_commit::SignInWriter::start(store.clone()),
             key_counts: crate::cache::CountCache::default(),
             store,
             clock,
@@ -430,6 +430,12 @@ impl Easel {
             return Ok(());
         }
         self.store.record_key_usage(&batch).await
+    }
+
+    /// Writes every sign-in audit row queued so far (API-key sign-ins do not wait for theirs).
+    /// Called at shutdown, and by tests that read the audit trail.
+    pub async fn drain_sign_ins(&self) {
+        self.sign_ins.drain().await;
     }
 
     /// A change that may make cached callers stale: applied here at once, and announced to

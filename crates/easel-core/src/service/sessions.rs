@@ -159,6 +159,15 @@ impl Easel {
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             jti: base62_string(self.rng.as_ref(), 16),
+            key: session.api_key_uid.as_ref().map(|k| k.to_string()),
+            sxp: session
+                .api_key_uid
+                .is_some()
+                .then(|| session.expires_at.timestamp()),
+            sst: session
+                .api_key_uid
+                .is_some()
+                .then(|| session.created_at.timestamp_millis()),
         };
         let key = self.current_signing_key().await?;
         let signer = self.signer_for(&key)?;
@@ -187,7 +196,12 @@ impl Easel {
             &session.uid,
             how,
         );
-        self.session_writer.write(session.clone(), audit).await?;
+        if session.api_key_uid.is_some() {
+            // No row: the token carries the session, which lives and dies with its key.
+            self.sign_ins.record(audit).await?;
+        } else {
+            self.sign_ins.write(session.clone(), audit).await?;
+        }
         self.issue(&session, &caller.tenant).await
     }
 
@@ -209,12 +223,15 @@ impl Easel {
             return Err(Error::Unauthenticated(AuthFailure::TokenExpired));
         }
         let sid = Uid::parse(&claims.sid).ok_or_else(invalid)?;
-        // A session that is gone went with its user, its key or its tenant.
-        let auth = self
-            .store
-            .session_auth(&sid)
-            .await?
-            .ok_or(Error::Unauthenticated(AuthFailure::SessionRevoked))?;
+        let auth = match &claims.key {
+            Some(key) => self.key_session(&sid, key, &claims).await?,
+            // A session that is gone went with its user, its key or its tenant.
+            None => self
+                .store
+                .session_auth(&sid)
+                .await?
+                .ok_or(Error::Unauthenticated(AuthFailure::SessionRevoked))?,
+        };
         if auth.session.user_uid.as_str() != claims.sub
             || auth.session.tenant_uid.as_str() != claims.tid
         {
@@ -235,6 +252,45 @@ impl Easel {
             return Err(Error::Unauthenticated(AuthFailure::Disabled));
         }
         Ok((auth, claims))
+    }
+
+    /// The session of a token traded for an API key, rebuilt from the token's claims and
+    /// checked against the key (which has no row of its own unless it was revoked).
+    async fn key_session(&self, sid: &Uid, key: &str, claims: &Claims) -> Result<SessionAuth> {
+        let invalid = || Error::Unauthenticated(AuthFailure::TokenInvalid);
+        let key_uid = Uid::parse(key).ok_or_else(invalid)?;
+        let expires_at = claims
+            .sxp
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .ok_or_else(invalid)?;
+        let started_at = claims
+            .sst
+            .and_then(DateTime::from_timestamp_millis)
+            .ok_or_else(invalid)?;
+        let found = self
+            .store
+            .key_session_auth(&key_uid, sid)
+            .await?
+            .ok_or(Error::Unauthenticated(AuthFailure::SessionRevoked))?;
+        // A session that started at the very instant of a password change ends with it.
+        let cut_off = found
+            .sessions_revoked_before
+            .is_some_and(|cut| started_at <= cut);
+        let auth = found.auth;
+        Ok(SessionAuth {
+            session: Session {
+                uid: sid.clone(),
+                tenant_uid: auth.key.tenant_uid.clone(),
+                user_uid: auth.key.owner_uid.clone(),
+                api_key_uid: Some(key_uid),
+                expires_at,
+                is_revoked: found.session_revoked || cut_off,
+                created_at: started_at,
+            },
+            user: auth.user,
+            tenant: auth.tenant,
+            key: Some(auth.key),
+        })
     }
 
     /// Who presents this token. A token verified recently is answered from the verify cache
@@ -291,6 +347,11 @@ impl Easel {
             let owner = Uid::parse(&parsed.claims.sub).ok_or_else(invalid)?;
             caller.require_self_or(&owner, Permission::UserUpdate)?;
             let sid = Uid::parse(&parsed.claims.sid).ok_or_else(invalid)?;
+            let key = match &parsed.claims.key {
+                Some(key) => Some(Uid::parse(key).ok_or_else(invalid)?),
+                None => None,
+            };
+            let ends = parsed.claims.sxp.unwrap_or(parsed.claims.exp);
             audit.push(self.audit(
                 &caller.tenant.uid,
                 Some(&caller.user.uid),
@@ -298,15 +359,41 @@ impl Easel {
                 &sid,
                 "",
             ));
-            sessions.push(sid);
+            sessions.push(self.ended_session(
+                sid,
+                &caller.tenant.uid,
+                owner,
+                key,
+                DateTime::from_timestamp(ends, 0),
+            ));
         }
-        self.store
-            .revoke_sessions(&caller.tenant.uid, &sessions, &audit)
-            .await?;
-        for sid in sessions {
-            self.changed(Change::Session(sid)).await;
+        self.store.revoke_sessions(&sessions, &audit).await?;
+        for session in sessions {
+            self.changed(Change::Session(session.uid)).await;
         }
         Ok(())
+    }
+
+    /// A session as revoking it writes it: a password session's row only changes its flag;
+    /// an API-key session gets a row, kept until `ends` (or a session lifetime from now).
+    fn ended_session(
+        &self,
+        sid: Uid,
+        tenant: &Uid,
+        user: Uid,
+        key: Option<Uid>,
+        ends: Option<DateTime<Utc>>,
+    ) -> Session {
+        let now = self.now();
+        Session {
+            uid: sid,
+            tenant_uid: tenant.clone(),
+            user_uid: user,
+            api_key_uid: key,
+            expires_at: ends.unwrap_or(now + self.config.session_lifetime),
+            is_revoked: true,
+            created_at: now,
+        }
     }
 
     /// Ends the caller's own session (the one of the token the request came with).
@@ -321,9 +408,14 @@ impl Easel {
             &sid,
             "sign-out",
         );
-        self.store
-            .revoke_sessions(&caller.tenant.uid, std::slice::from_ref(&sid), &[audit])
-            .await?;
+        let session = self.ended_session(
+            sid.clone(),
+            &caller.tenant.uid,
+            caller.user.uid.clone(),
+            caller.key_uid.clone(),
+            None,
+        );
+        self.store.revoke_sessions(&[session], &[audit]).await?;
         self.changed(Change::Session(sid)).await;
         Ok(())
     }

@@ -76,6 +76,28 @@ on_both_stores! {
         server.easel.flush_usage().await.unwrap();
         assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 9);
     }
+
+    async fn one_flush_writes_the_counts_of_many_keys(server) {
+        // 73 keys: a flush splits them into statements of 64, 8 and 1 keys; each key must get
+        // its own count and time, not a neighbour's.
+        let mut keys = Vec::new();
+        for n in 0..73 {
+            keys.push(server.admin.create_api_key(&key_entity(&format!("many-{n}"), "", None)).await.unwrap());
+        }
+        for (n, key) in keys.iter().enumerate() {
+            server.clock.advance(chrono::Duration::seconds(1));
+            let client = server.anonymous.with_api_key(&key.api_key);
+            for _ in 0..(n % 5 + 1) {
+                client.user_info().await.unwrap();
+            }
+        }
+        server.easel.flush_usage().await.unwrap();
+        for (n, key) in keys.iter().enumerate() {
+            let status = server.admin.get_api_key(&key.uid).await.unwrap().status;
+            assert_eq!(status.use_count, (n % 5 + 1) as i64, "key {n}");
+            assert_eq!(status.last_used, Some(test_epoch() + chrono::Duration::seconds(n as i64 + 1)), "key {n}");
+        }
+    }
 }
 
 /// Two nodes on one PostgreSQL: a key revoked on one, and a role taken away on one, are

@@ -318,6 +318,8 @@ impl TestServer {
     }
 
     pub async fn audit_actions(&self) -> Vec<String> {
+        // API-key sign-ins queue their audit rows without waiting for the commit.
+        self.easel.drain_sign_ins().await;
         let tenant = easel_core::Uid::parse(self.tenant_uid()).expect("a tenant uid");
         self.easel
             .store()

@@ -146,8 +146,12 @@ on_both_stores! {
         session.change_own_password(ADMIN_EMAIL, ADMIN_PASSWORD, GOOD).await.unwrap();
         assert_error(session.user_info().await, 401, "SessionRevoked");
         assert_error(server.anonymous.with_token(&other).user_info().await, 401, "SessionRevoked");
-        // API keys are not sessions: they keep working.
+        assert_error(server.anonymous.with_token(&other).refresh().await, 401, "SessionRevoked");
+        // API keys are not sessions: they keep working, and open new sessions.
         server.admin.user_info().await.unwrap();
+        server.clock.advance(Duration::milliseconds(1));
+        let after = server.admin.authenticate().await.unwrap().authorization;
+        server.anonymous.with_token(&after).user_info().await.unwrap();
         assert_error(server.anonymous.sign_in(ADMIN_EMAIL, "", ADMIN_PASSWORD).await, 401, "InvalidCredentials");
         server.anonymous.sign_in(ADMIN_EMAIL, "", GOOD).await.unwrap();
         // The same through /v1/users/{uid}/password/change.

@@ -166,6 +166,31 @@ on_both_stores! {
         assert!(server.audit_actions().await.iter().any(|a| a == "session.revoke"));
     }
 
+    async fn a_key_session_is_carried_by_its_token_and_audited(server) {
+        // Trading a key writes no session row: the token names the key, the session's end and
+        // its start, all under the signature, and every refresh carries them on.
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let c = claims(&token);
+        assert_eq!(c["sst"].as_i64().unwrap(), test_epoch().timestamp_millis());
+        assert_eq!(c["sxp"].as_i64().unwrap(), (test_epoch() + Duration::hours(24)).timestamp());
+        let key_uid = c["key"].as_str().unwrap().to_owned();
+        let keys = server.admin.list_api_keys(&Default::default()).await.unwrap();
+        assert!(keys.items.iter().any(|k| k.metadata.uid == key_uid), "the key claim is the key's uid");
+        server.clock.advance(Duration::minutes(5));
+        let refreshed = server.anonymous.with_token(&token).refresh().await.unwrap().authorization;
+        let r = claims(&refreshed);
+        for carried in ["key", "sxp", "sst", "sid"] {
+            assert_eq!(r[carried], c[carried], "{carried}");
+        }
+        // The exchange is in the audit trail with the session it opened.
+        let actions = server.audit_actions().await;
+        assert_eq!(actions.iter().filter(|a| *a == "session.create").count(), 1, "{actions:?}");
+        // A password sign-in's token has none of these: its session has a row.
+        let signed_in = server.anonymous.sign_in(ADMIN_EMAIL, "", ADMIN_PASSWORD).await.unwrap();
+        let p = claims(&signed_in.authorization);
+        assert!(p.get("key").is_none() && p.get("sxp").is_none() && p.get("sst").is_none(), "{p}");
+    }
+
     async fn revoking_or_deleting_the_key_ends_its_sessions(server) {
         let (alice_uid, _) = server.user_with_key("alice@acme.test").await;
         let key = server.admin_create_key_for(&alice_uid, "k").await;
