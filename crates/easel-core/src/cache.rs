@@ -300,9 +300,10 @@ impl AuthCache {
     }
 }
 
-/// How long a counted list total is reused. `listmeta.count` is documented as a total
-/// "which might change during pagination"; counting a million keys on every page is what
-/// this saves. Changes made on this node drop the counts they affect at once.
+/// How long a counted list total is served before it is counted again. `listmeta.count` is
+/// documented as a total "which might change during pagination"; counting a million keys on
+/// every page is what this saves. Changes made on this node adjust the counts they affect at
+/// once; changes made on other nodes show after the next recount.
 const COUNT_REUSE: Duration = Duration::seconds(5);
 
 /// The most counts kept; past it, stale ones are dropped (and if none is, all are).
@@ -311,30 +312,77 @@ const COUNTS_KEPT: usize = 10_000;
 /// A counted list: its tenant and its filter (the owner, for API keys).
 pub type CountedList = (Uid, Option<Uid>);
 
+struct Counted {
+    total: i64,
+    counted_at: DateTime<Utc>,
+    /// Since when one request has been recounting it, if one is.
+    recounting_since: Option<DateTime<Utc>>,
+}
+
+/// What the count cache knows of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountLookup {
+    /// Counted recently (or being recounted by another request): use it.
+    Fresh(i64),
+    /// Old: use it, and recount it in the background. Exactly one caller gets this per
+    /// recount, so that a count going stale under load starts one recount, not one per
+    /// request in flight (which, at a million keys, queued every request behind them).
+    Stale(i64),
+    /// Never counted (or dropped): count it now.
+    Missing,
+}
+
 /// Recent list totals, and when each was counted.
 #[derive(Default)]
 pub struct CountCache {
-    counts: Mutex<HashMap<CountedList, (i64, DateTime<Utc>)>>,
+    counts: Mutex<HashMap<CountedList, Counted>>,
 }
 
 impl CountCache {
-    pub fn get(&self, list: &CountedList, now: DateTime<Utc>) -> Option<i64> {
-        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        counts
-            .get(list)
-            .filter(|(_, at)| now - *at < COUNT_REUSE && now >= *at)
-            .map(|(total, _)| *total)
+    pub fn get(&self, list: &CountedList, now: DateTime<Utc>) -> CountLookup {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(counted) = counts.get_mut(list) else {
+            return CountLookup::Missing;
+        };
+        let fresh = |at: DateTime<Utc>| now - at < COUNT_REUSE && now >= at;
+        if fresh(counted.counted_at) || counted.recounting_since.is_some_and(fresh) {
+            return CountLookup::Fresh(counted.total);
+        }
+        // A recount that never reported back (its store call failed) is retried.
+        counted.recounting_since = Some(now);
+        CountLookup::Stale(counted.total)
     }
 
     pub fn put(&self, list: CountedList, total: i64, now: DateTime<Utc>) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         if counts.len() >= COUNTS_KEPT {
-            counts.retain(|_, (_, at)| now - *at < COUNT_REUSE);
+            counts.retain(|_, c| now - c.counted_at < COUNT_REUSE);
             if counts.len() >= COUNTS_KEPT {
                 counts.clear();
             }
         }
-        counts.insert(list, (total, now));
+        counts.insert(
+            list,
+            Counted {
+                total,
+                counted_at: now,
+                recounting_since: None,
+            },
+        );
+    }
+
+    /// A key created (`+1`) or deleted (`-1`) on this node: the tenant's total and its
+    /// owner's follow at once.
+    pub fn adjust(&self, tenant: &Uid, owner: &Uid, delta: i64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        for list in [
+            (tenant.clone(), None),
+            (tenant.clone(), Some(owner.clone())),
+        ] {
+            if let Some(counted) = counts.get_mut(&list) {
+                counted.total = (counted.total + delta).max(0);
+            }
+        }
     }
 
     pub fn forget_tenant(&self, tenant: &Uid) {
@@ -450,16 +498,46 @@ mod tests {
     }
 
     #[test]
-    fn a_count_is_reused_for_a_few_seconds_then_counted_again() {
+    fn a_count_is_reused_for_a_few_seconds_then_recounted_by_one_caller() {
+        use CountLookup::*;
         let counts = CountCache::default();
         let t0 = DateTime::UNIX_EPOCH + Duration::days(1);
         let list = (uid(1), None);
-        assert_eq!(counts.get(&list, t0), None);
+        assert_eq!(counts.get(&list, t0), Missing);
         counts.put(list.clone(), 42, t0);
-        assert_eq!(counts.get(&list, t0 + Duration::seconds(4)), Some(42));
-        assert_eq!(counts.get(&list, t0 + COUNT_REUSE), None);
+        assert_eq!(counts.get(&list, t0 + Duration::seconds(4)), Fresh(42));
+        // Gone stale: the first caller recounts, everyone else keeps the old total meanwhile.
+        let later = t0 + COUNT_REUSE;
+        assert_eq!(counts.get(&list, later), Stale(42));
+        assert_eq!(counts.get(&list, later), Fresh(42));
+        assert_eq!(counts.get(&list, later + Duration::seconds(1)), Fresh(42));
+        counts.put(list.clone(), 43, later + Duration::seconds(1));
+        assert_eq!(counts.get(&list, later + Duration::seconds(2)), Fresh(43));
+        // A recount that never came back is handed to another caller.
+        let much_later = later + Duration::seconds(30);
+        assert_eq!(counts.get(&list, much_later), Stale(43));
+        assert_eq!(counts.get(&list, much_later + COUNT_REUSE), Stale(43));
         // A clock that went back does not make an old count look fresh forever.
-        assert_eq!(counts.get(&list, t0 - Duration::seconds(1)), None);
+        counts.put(list.clone(), 44, t0);
+        assert_eq!(counts.get(&list, t0 - Duration::seconds(1)), Stale(44));
+    }
+
+    #[test]
+    fn local_creations_and_deletions_adjust_the_counts_they_touch() {
+        use CountLookup::*;
+        let counts = CountCache::default();
+        let t0 = DateTime::UNIX_EPOCH;
+        counts.put((uid(1), None), 10, t0);
+        counts.put((uid(1), Some(uid(7))), 3, t0);
+        counts.put((uid(1), Some(uid(8))), 4, t0);
+        counts.put((uid(2), None), 5, t0);
+        counts.adjust(&uid(1), &uid(7), 1);
+        counts.adjust(&uid(1), &uid(7), 1);
+        counts.adjust(&uid(1), &uid(8), -1);
+        assert_eq!(counts.get(&(uid(1), None), t0), Fresh(11));
+        assert_eq!(counts.get(&(uid(1), Some(uid(7))), t0), Fresh(5));
+        assert_eq!(counts.get(&(uid(1), Some(uid(8))), t0), Fresh(3));
+        assert_eq!(counts.get(&(uid(2), None), t0), Fresh(5));
     }
 
     #[test]
@@ -470,11 +548,14 @@ mod tests {
         counts.put((uid(1), Some(uid(9))), 2, t0);
         counts.put((uid(2), None), 3, t0);
         counts.forget_tenant(&uid(1));
-        assert_eq!(counts.get(&(uid(1), None), t0), None);
-        assert_eq!(counts.get(&(uid(1), Some(uid(9))), t0), None);
-        assert_eq!(counts.get(&(uid(2), None), t0), Some(3));
+        assert_eq!(counts.get(&(uid(1), None), t0), CountLookup::Missing);
+        assert_eq!(
+            counts.get(&(uid(1), Some(uid(9))), t0),
+            CountLookup::Missing
+        );
+        assert_eq!(counts.get(&(uid(2), None), t0), CountLookup::Fresh(3));
         counts.clear();
-        assert_eq!(counts.get(&(uid(2), None), t0), None);
+        assert_eq!(counts.get(&(uid(2), None), t0), CountLookup::Missing);
     }
 
     #[test]

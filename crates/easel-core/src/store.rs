@@ -68,6 +68,8 @@ pub trait Store: Send + Sync + 'static {
         window: &Window,
         known_total: Option<i64>,
     ) -> Result<Listed<ApiKeyView>>;
+    /// How many keys the tenant has (only those of `owner`, if given).
+    async fn count_api_keys(&self, tenant: &Uid, owner: Option<&Uid>) -> Result<i64>;
     /// Writes name, description, expiry and active flag.
     async fn update_api_key(&self, key: &ApiKey, audit: &AuditEntry) -> Result<()>;
     /// `NotFound` if there is no such key in the tenant.

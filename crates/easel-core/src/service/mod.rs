@@ -159,7 +159,7 @@ pub struct Easel {
     /// Verified callers, and the key uses counted since the last flush.
     cache: AuthCache,
     /// Recent counts of API-key lists (`listmeta.count`).
-    key_counts: crate::cache::CountCache,
+    key_counts: Arc<crate::cache::CountCache>,
     /// Shares durable commits among concurrent sign-ins; queues API-key sign-ins' audit rows.
     sign_ins: crate::group_commit::SignInWriter,
 }
@@ -207,7 +207,7 @@ impl Easel {
                 100_000,
             ),
             sign_ins: crate::group_commit::SignInWriter::start(store.clone()),
-            key_counts: crate::cache::CountCache::default(),
+            key_counts: Arc::default(),
             store,
             clock,
             rng,
@@ -442,8 +442,7 @@ impl Easel {
     /// the other nodes.
     pub(crate) async fn changed(&self, change: Change) {
         self.cache.invalidate(&change);
-        // A user or tenant change may have deleted keys with it.
-        self.key_counts.clear();
+        self.forget_counts_after(&change);
         if let Err(e) = self.store.publish(&change.encode()).await {
             // The other nodes still re-check within `cache_recheck`.
             tracing::warn!(error = ?e, "could not announce a change to other nodes");
@@ -454,8 +453,32 @@ impl Easel {
     pub fn apply_remote_change(&self, encoded: &str) {
         if let Some(change) = Change::decode(encoded) {
             self.cache.invalidate(&change);
+            self.forget_counts_after(&change);
+        }
+    }
+
+    /// A user or tenant change may have deleted keys with it: their lists are counted again.
+    /// Keys created and deleted on this node adjust the counts themselves.
+    fn forget_counts_after(&self, change: &Change) {
+        if matches!(change, Change::User(_) | Change::Tenant(_) | Change::All) {
             self.key_counts.clear();
         }
+    }
+
+    /// Recounts a list whose count went stale, off the request path.
+    fn recount_api_keys(&self, list: crate::cache::CountedList) {
+        let (store, counts, clock) = (
+            self.store.clone(),
+            self.key_counts.clone(),
+            self.clock.clone(),
+        );
+        tokio::spawn(async move {
+            match store.count_api_keys(&list.0, list.1.as_ref()).await {
+                Ok(total) => counts.put(list, total, clock.now()),
+                // The next request after the retry interval recounts.
+                Err(e) => tracing::warn!(error = %e, "could not recount API keys"),
+            }
+        });
     }
 
     /// The verify cache's counters: hits, misses, store lookups, invalidations.
@@ -662,7 +685,7 @@ impl Easel {
         self.store
             .insert_api_key(&key, &generated.hash, &audit)
             .await?;
-        self.key_counts.forget_tenant(&tenant.uid);
+        self.key_counts.adjust(&tenant.uid, &owner.uid, 1);
         Ok((key.uid, generated.value))
     }
 
@@ -756,7 +779,14 @@ impl Easel {
         let window = self.pages.window(&list, params)?;
         let counted = (caller.tenant.uid.clone(), owner.clone());
         let now = self.now();
-        let known_total = self.key_counts.get(&counted, now);
+        let known_total = match self.key_counts.get(&counted, now) {
+            crate::cache::CountLookup::Fresh(total) => Some(total),
+            crate::cache::CountLookup::Stale(total) => {
+                self.recount_api_keys(counted.clone());
+                Some(total)
+            }
+            crate::cache::CountLookup::Missing => None,
+        };
         let listed = self
             .store
             .list_api_keys(&caller.tenant.uid, owner.as_ref(), &window, known_total)
@@ -875,6 +905,8 @@ impl Easel {
         self.store
             .delete_api_key(&caller.tenant.uid, &view.key.uid, &audit)
             .await?;
+        self.key_counts
+            .adjust(&caller.tenant.uid, &view.key.owner_uid, -1);
         self.changed(Change::Key(view.key.uid)).await;
         Ok(())
     }

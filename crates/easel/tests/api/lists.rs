@@ -15,6 +15,23 @@ fn page(limit: i64, token: Option<String>) -> proto::ListQuery {
 }
 
 on_both_stores! {
+    async fn bulk_seeding_writes_every_user_and_key(server) {
+        // The benchmark's seeding writes in multi-row statements of 64, 8 and 1 rows: 73 users
+        // and 137 keys cross every size. Every row must land whole and every key must work.
+        let sample = server.easel.seed(None, 73, 137, 137).await.unwrap();
+        assert_eq!(sample.len(), 137);
+        let users = server.admin.list_users(&page(1, None)).await.unwrap();
+        assert_eq!(users.listmeta.count, 74, "the admin and 73 seeded users");
+        let keys = server.admin.list_api_keys(&proto::ApiKeyListQuery { limit: Some(50), ..Default::default() }).await.unwrap();
+        assert_eq!(keys.listmeta.count, 137 + 1, "137 seeded keys and the admin's");
+        for value in [&sample[0], &sample[63], &sample[64], &sample[136]] {
+            let info = server.anonymous.with_api_key(value).user_info().await.unwrap();
+            assert_ne!(info.user_uid, server.admin_info.user_uid, "owned by a seeded user");
+        }
+        let seeded = keys.items.iter().find(|k| k.metadata.name.as_deref().is_some_and(|n| n.starts_with("seed "))).unwrap();
+        assert_eq!(seeded.spec.user.first_name, "Seed");
+    }
+
     async fn users_page_through_with_continue_tokens(server) {
         for i in 0..7 {
             server.create_user(&format!("u{i}@acme.test"), &[]).await;
