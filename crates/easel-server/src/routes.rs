@@ -260,9 +260,14 @@ async fn api_keys_list(
         )
         .await?;
     let now = state.easel.now();
+    let listmeta = views::list_meta(&page);
     Ok(Json(proto::ApiKeys {
-        items: page.items.iter().map(|k| views::api_key(k, now)).collect(),
-        listmeta: views::list_meta(&page),
+        items: page
+            .items
+            .into_iter()
+            .map(|k| views::api_key(k, now))
+            .collect(),
+        listmeta,
     }))
 }
 
@@ -299,7 +304,7 @@ async fn api_keys_get(
     Path(uid): Path<String>,
 ) -> ApiResult<Json<proto::ApiKey>> {
     let view = state.easel.get_api_key(&caller, &uid).await?;
-    Ok(Json(views::api_key(&view, state.easel.now())))
+    Ok(Json(views::api_key(view, state.easel.now())))
 }
 
 /// Own, or `apiKey.update`. Name, description and expiry; fields left out stay as they are.

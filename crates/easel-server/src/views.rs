@@ -16,21 +16,22 @@ pub fn list_meta<T>(page: &Page<T>) -> proto::ListMeta {
     }
 }
 
-pub fn api_key(view: &ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
-    let key = &view.key;
+/// Takes the view by value: a page of keys moves its strings into the response rather than
+/// copying each one.
+pub fn api_key(view: ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
+    let state = view.key.state(now).as_str().to_owned();
+    let key = view.key;
+    let owner_uid = key.owner_uid.to_string();
     let annotations = BTreeMap::from([
-        (
-            proto::ANNOTATION_DESCRIPTION.to_owned(),
-            key.description.clone(),
-        ),
-        ("ownerUid".to_owned(), key.owner_uid.to_string()),
+        (proto::ANNOTATION_DESCRIPTION.to_owned(), key.description),
+        ("ownerUid".to_owned(), owner_uid.clone()),
         ("tenantUid".to_owned(), key.tenant_uid.to_string()),
         ("scope".to_owned(), "tenant".to_owned()),
     ]);
     proto::ApiKey {
         metadata: proto::ObjectMeta {
             uid: key.uid.to_string(),
-            name: Some(key.name.clone()),
+            name: Some(key.name),
             labels: BTreeMap::new(),
             annotations,
             creation_timestamp: Some(at_millis(key.created_at)),
@@ -40,15 +41,15 @@ pub fn api_key(view: &ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
         spec: proto::ApiKeySpec {
             expiry: Some(key.expires_at),
             user: proto::ApiKeyUser {
-                first_name: view.owner_first_name.clone(),
-                last_name: view.owner_last_name.clone(),
-                uid: key.owner_uid.to_string(),
+                first_name: view.owner_first_name,
+                last_name: view.owner_last_name,
+                uid: owner_uid,
             },
-            hint: key.hint.clone(),
+            hint: key.hint,
         },
         status: proto::ApiKeyStatus {
             is_active: key.is_active,
-            state: key.state(now).as_str().to_owned(),
+            state,
             last_used: key.last_used_at,
             use_count: key.use_count,
         },

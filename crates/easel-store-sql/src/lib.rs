@@ -61,8 +61,12 @@ pub fn decode_key_page(
     let Some(json) = json else {
         return Ok(Vec::new());
     };
-    let rows: Vec<KeyPageRow> = serde_json::from_str(json)
+    let mut rows: Vec<KeyPageRow> = serde_json::from_str(json)
         .map_err(|e| easel_core::Error::Internal(format!("decoding a page of API keys: {e}")))?;
+    // The page was selected in uid order, but an aggregate does not promise to keep it, and
+    // asking it to (`ORDER BY` inside the aggregate) made SQLite sort the page once more.
+    // Sorting here costs one pass over rows that are nearly always in order already.
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(rows
         .into_iter()
         .map(|r| ApiKeyView {
@@ -1007,8 +1011,8 @@ macro_rules! sql_store {
                     let sql = format!(
                         "SELECT {}({}(p.uid, p.tenant_uid, p.owner_uid, p.name, \
                          p.description, p.hint, p.expires_at, p.is_active, p.created_at, \
-                         p.updated_at, p.last_used_at, p.use_count, p.first_name, p.last_name) \
-                         ORDER BY p.uid){} FROM (SELECT k.uid, k.tenant_uid, k.owner_uid, \
+                         p.updated_at, p.last_used_at, p.use_count, p.first_name, p.last_name)\
+                         ){} FROM (SELECT k.uid, k.tenant_uid, k.owner_uid, \
                          k.name, k.description, k.hint, k.expires_at, \
                          CASE WHEN k.is_active THEN 1 ELSE 0 END AS is_active, k.created_at, \
                          k.updated_at, k.last_used_at, k.use_count, u.first_name, u.last_name \
