@@ -2128,6 +2128,14 @@ macro_rules! sql_store {
                     tx.commit().await.map_err($map_err)
                 }
 
+                async fn refresh_statistics(&self) -> Result<()> {
+                    ::sqlx::query("ANALYZE")
+                        .execute(&self.writer)
+                        .await
+                        .map_err($map_err)?;
+                    Ok(())
+                }
+
                 async fn record_key_usage(
                     &self,
                     usage: &[(Uid, i64, ::chrono::DateTime<::chrono::Utc>)],

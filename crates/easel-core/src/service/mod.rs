@@ -156,6 +156,10 @@ pub struct Easel {
     dummy_hash: String,
     /// Serialises signing-key creation on this node.
     signing_key_creation: tokio::sync::Mutex<()>,
+    /// Taken by a list request that finds no count at all, so that the requests in flight
+    /// when a count is missing (at start, or after a user or tenant change) count once, not
+    /// once each.
+    first_count: tokio::sync::Mutex<()>,
     /// Verified callers, and the key uses counted since the last flush.
     cache: AuthCache,
     /// Recent counts of API-key lists (`listmeta.count`).
@@ -218,6 +222,7 @@ impl Easel {
             signer: RwLock::new(None),
             dummy_hash,
             signing_key_creation: tokio::sync::Mutex::new(()),
+            first_count: tokio::sync::Mutex::new(()),
             cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
             config,
         })
@@ -779,7 +784,17 @@ impl Easel {
         let window = self.pages.window(&list, params)?;
         let counted = (caller.tenant.uid.clone(), owner.clone());
         let now = self.now();
-        let known_total = match self.key_counts.get(&counted, now) {
+        let lookup = self.key_counts.get(&counted, now);
+        let _counting = match lookup {
+            // Wait for whoever is counting, then look again.
+            crate::cache::CountLookup::Missing => Some(self.first_count.lock().await),
+            _ => None,
+        };
+        let lookup = match lookup {
+            crate::cache::CountLookup::Missing => self.key_counts.get(&counted, now),
+            other => other,
+        };
+        let known_total = match lookup {
             crate::cache::CountLookup::Fresh(total) => Some(total),
             crate::cache::CountLookup::Stale(total) => {
                 self.recount_api_keys(counted.clone());
@@ -1109,6 +1124,7 @@ impl Easel {
             }
         }
         self.store.bulk_insert(&[], &keys_batch).await?;
+        self.store.refresh_statistics().await?;
         Ok(sampled)
     }
 
