@@ -49,7 +49,12 @@ def rss_mib(pid):
 
 
 def to_ms(value):
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    """wrk's latency ("512.00us", "1.20ms", "1.00s"); NaN if it printed none (no request
+    finished, for instance), so one odd run does not lose the rest of the table."""
+    match = re.match(r"([\d.]+)(us|ms|s|m)$", value)
+    if not match:
+        return float("nan")
+    number, unit = match.groups()
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
@@ -66,8 +71,12 @@ def wrk(url, pid, env=None, script=None):
     after = cpu_ticks(pid)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = to_ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50_match, p99_match = re.search(r"50%\s+(\S+)", out), re.search(r"99%\s+(\S+)", out)
+    if not (p50_match and p99_match):
+        with open(os.path.join(OUT, f"wrk-unparsed-{int(time.time())}.txt"), "w") as f:
+            f.write(out)
+    p50 = to_ms(p50_match.group(1)) if p50_match else float("nan")
+    p99 = to_ms(p99_match.group(1)) if p99_match else float("nan")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     cpu_us = (after - before) / TICK * 1e6 / max(total, 1)
     return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "cpu_us_per_req": cpu_us, "requests": total,

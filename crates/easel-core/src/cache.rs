@@ -385,11 +385,6 @@ impl CountCache {
         }
     }
 
-    pub fn forget_tenant(&self, tenant: &Uid) {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        counts.retain(|(t, _), _| t != tenant);
-    }
-
     pub fn clear(&self) {
         self.counts
             .lock()
@@ -541,21 +536,17 @@ mod tests {
     }
 
     #[test]
-    fn a_tenant_change_drops_only_that_tenants_counts() {
+    fn clearing_drops_every_count() {
         let counts = CountCache::default();
         let t0 = DateTime::UNIX_EPOCH;
         counts.put((uid(1), None), 1, t0);
-        counts.put((uid(1), Some(uid(9))), 2, t0);
-        counts.put((uid(2), None), 3, t0);
-        counts.forget_tenant(&uid(1));
+        counts.put((uid(2), Some(uid(9))), 3, t0);
+        counts.clear();
         assert_eq!(counts.get(&(uid(1), None), t0), CountLookup::Missing);
         assert_eq!(
-            counts.get(&(uid(1), Some(uid(9))), t0),
+            counts.get(&(uid(2), Some(uid(9))), t0),
             CountLookup::Missing
         );
-        assert_eq!(counts.get(&(uid(2), None), t0), CountLookup::Fresh(3));
-        counts.clear();
-        assert_eq!(counts.get(&(uid(2), None), t0), CountLookup::Missing);
     }
 
     #[test]
