@@ -71,7 +71,9 @@ def wrk(url, pid, env=None, script=None):
     after = cpu_ticks(pid)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
-    p50_match, p99_match = re.search(r"50%\s+(\S+)", out), re.search(r"99%\s+(\S+)", out)
+    # Anchored: "99%" also occurs inside wrk's thread statistics (say "81.99%").
+    p50_match = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99_match = re.search(r"^\s+99%\s+(\S+)", out, re.M)
     if not (p50_match and p99_match):
         with open(os.path.join(OUT, f"wrk-unparsed-{int(time.time())}.txt"), "w") as f:
             f.write(out)

@@ -226,9 +226,8 @@ pub trait Store: Send + Sync + 'static {
     /// Bulk load for benchmarks and migrations: users (without roles) and keys, in one
     /// transaction. No audit rows.
     async fn bulk_insert(&self, users: &[User], keys: &[(ApiKey, KeyHash)]) -> Result<()>;
-    /// Refreshes the planner's statistics (`ANALYZE`): after a bulk load, PostgreSQL's plan
-    /// for a list page still assumed a few dozen keys and sorted them all (15 ms instead of
-    /// under 1 ms at 10,000 keys) until autovacuum came round.
+    /// Refreshes the planner's statistics after a bulk load, where the store needs it
+    /// (PostgreSQL: `ANALYZE`).
     async fn refresh_statistics(&self) -> Result<()>;
 
     // ---- usage and the change feed ----

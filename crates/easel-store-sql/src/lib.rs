@@ -15,9 +15,9 @@
 
 /// Splits rows for multi-row inserts into chunks of a few fixed sizes (64, 8 and 1 rows),
 /// so that a batch of any size runs through at most three distinct statements, each prepared
-/// once per connection and then reused: preparing a fresh statement for every batch size
-/// cost PostgreSQL more than the inserts themselves. 64 rows stay well under SQLite's limit
-/// of bound parameters per statement.
+/// once per connection and then reused, instead of one more prepared statement for every batch
+/// size met (which also crowded the driver's statement cache). 64 rows stay well under
+/// SQLite's limit of bound parameters per statement.
 pub fn fixed_size_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     for size in [64, 8, 1] {
@@ -117,7 +117,8 @@ macro_rules! sql_store {
         random_uid = $random_uid:literal,
         map_err = $map_err:path,
         publish = $publish:path,
-        subscribe = $subscribe:path $(,)?
+        subscribe = $subscribe:path,
+        refresh_statistics = $refresh_statistics:path $(,)?
     ) => {
         const _: () = {
             use ::easel_core::access::{Permission, Scope, TENANT_ADMIN};
@@ -2129,11 +2130,7 @@ macro_rules! sql_store {
                 }
 
                 async fn refresh_statistics(&self) -> Result<()> {
-                    ::sqlx::query("ANALYZE")
-                        .execute(&self.writer)
-                        .await
-                        .map_err($map_err)?;
-                    Ok(())
+                    $refresh_statistics(self).await
                 }
 
                 async fn record_key_usage(
