@@ -395,53 +395,65 @@ macro_rules! sql_store {
 
             /// The user's row alone, without role bindings.
             async fn insert_user_only(tx: &mut Tx<'_>, u: &User) -> Result<()> {
-                ::sqlx::query(
-                    "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
-                     is_active, password_hash, created_at, updated_at, is_operator) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(u.uid.as_str())
-                .bind(u.tenant_uid.as_str())
-                .bind(&u.email)
-                .bind(&u.first_name)
-                .bind(&u.last_name)
-                .bind(u.is_active)
-                .bind(u.password_hash.as_deref())
-                .bind(to_millis(u.created_at))
-                .bind(to_millis(u.updated_at))
-                .bind(u.is_operator)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| {
-                    unique_or(
-                        e,
-                        "UserExists",
-                        "a user with this email address already exists in the tenant",
-                    )
-                })?;
+                insert_users(tx, &[u]).await
+            }
+
+            /// Users (without their roles) in multi-row inserts of a few fixed sizes.
+            async fn insert_users(tx: &mut Tx<'_>, users: &[&User]) -> Result<()> {
+                for chunk in $crate::fixed_size_chunks(users) {
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
+                         is_active, password_hash, created_at, updated_at, is_operator) ",
+                    );
+                    insert.push_values(chunk, |mut row, u| {
+                        row.push_bind(u.uid.as_str())
+                            .push_bind(u.tenant_uid.as_str())
+                            .push_bind(u.email.as_str())
+                            .push_bind(u.first_name.as_str())
+                            .push_bind(u.last_name.as_str())
+                            .push_bind(u.is_active)
+                            .push_bind(u.password_hash.as_deref())
+                            .push_bind(to_millis(u.created_at))
+                            .push_bind(to_millis(u.updated_at))
+                            .push_bind(u.is_operator);
+                    });
+                    insert.build().execute(&mut **tx).await.map_err(|e| {
+                        unique_or(
+                            e,
+                            "UserExists",
+                            "a user with this email address already exists in the tenant",
+                        )
+                    })?;
+                }
                 Ok(())
             }
 
             async fn insert_key_row(tx: &mut Tx<'_>, k: &ApiKey, hash: &KeyHash) -> Result<()> {
-                ::sqlx::query(
-                    "INSERT INTO api_keys (uid, tenant_uid, owner_uid, name, description, hint, \
-                     key_hash, expires_at, is_active, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(k.uid.as_str())
-                .bind(k.tenant_uid.as_str())
-                .bind(k.owner_uid.as_str())
-                .bind(&k.name)
-                .bind(&k.description)
-                .bind(&k.hint)
-                .bind(&hash.0[..])
-                .bind(to_millis(k.expires_at))
-                .bind(k.is_active)
-                .bind(to_millis(k.created_at))
-                .bind(to_millis(k.updated_at))
-                .execute(&mut **tx)
-                .await
-                .map_err($map_err)?;
+                insert_key_rows(tx, &[(k, hash)]).await
+            }
+
+            /// Keys with their hashes in multi-row inserts of a few fixed sizes.
+            async fn insert_key_rows(tx: &mut Tx<'_>, keys: &[(&ApiKey, &KeyHash)]) -> Result<()> {
+                for chunk in $crate::fixed_size_chunks(keys) {
+                    let mut insert = ::sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO api_keys (uid, tenant_uid, owner_uid, name, description, \
+                         hint, key_hash, expires_at, is_active, created_at, updated_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, (k, hash)| {
+                        row.push_bind(k.uid.as_str())
+                            .push_bind(k.tenant_uid.as_str())
+                            .push_bind(k.owner_uid.as_str())
+                            .push_bind(k.name.as_str())
+                            .push_bind(k.description.as_str())
+                            .push_bind(k.hint.as_str())
+                            .push_bind(&hash.0[..])
+                            .push_bind(to_millis(k.expires_at))
+                            .push_bind(k.is_active)
+                            .push_bind(to_millis(k.created_at))
+                            .push_bind(to_millis(k.updated_at));
+                    });
+                    insert.build().execute(&mut **tx).await.map_err($map_err)?;
+                }
                 Ok(())
             }
 
@@ -2086,46 +2098,11 @@ macro_rules! sql_store {
                 ) -> Result<()> {
                     // Multi-row statements: seeding a million keys one statement each took
                     // minutes, nearly all of it per-statement overhead.
+                    let users: Vec<&User> = users.iter().collect();
+                    let keys: Vec<(&ApiKey, &KeyHash)> = keys.iter().map(|(k, h)| (k, h)).collect();
                     let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    for chunk in $crate::fixed_size_chunks(users) {
-                        let mut insert = ::sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO users (uid, tenant_uid, email, first_name, last_name, \
-                             is_active, password_hash, created_at, updated_at, is_operator) ",
-                        );
-                        insert.push_values(chunk, |mut row, u| {
-                            row.push_bind(u.uid.as_str())
-                                .push_bind(u.tenant_uid.as_str())
-                                .push_bind(u.email.as_str())
-                                .push_bind(u.first_name.as_str())
-                                .push_bind(u.last_name.as_str())
-                                .push_bind(u.is_active)
-                                .push_bind(u.password_hash.as_deref())
-                                .push_bind(to_millis(u.created_at))
-                                .push_bind(to_millis(u.updated_at))
-                                .push_bind(u.is_operator);
-                        });
-                        insert.build().execute(&mut *tx).await.map_err($map_err)?;
-                    }
-                    for chunk in $crate::fixed_size_chunks(keys) {
-                        let mut insert = ::sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO api_keys (uid, tenant_uid, owner_uid, name, description, \
-                             hint, key_hash, expires_at, is_active, created_at, updated_at) ",
-                        );
-                        insert.push_values(chunk, |mut row, (k, hash)| {
-                            row.push_bind(k.uid.as_str())
-                                .push_bind(k.tenant_uid.as_str())
-                                .push_bind(k.owner_uid.as_str())
-                                .push_bind(k.name.as_str())
-                                .push_bind(k.description.as_str())
-                                .push_bind(k.hint.as_str())
-                                .push_bind(&hash.0[..])
-                                .push_bind(to_millis(k.expires_at))
-                                .push_bind(k.is_active)
-                                .push_bind(to_millis(k.created_at))
-                                .push_bind(to_millis(k.updated_at));
-                        });
-                        insert.build().execute(&mut *tx).await.map_err($map_err)?;
-                    }
+                    insert_users(&mut tx, &users).await?;
+                    insert_key_rows(&mut tx, &keys).await?;
                     tx.commit().await.map_err($map_err)
                 }
 

@@ -784,15 +784,14 @@ impl Easel {
         let window = self.pages.window(&list, params)?;
         let counted = (caller.tenant.uid.clone(), owner.clone());
         let now = self.now();
-        let lookup = self.key_counts.get(&counted, now);
-        let _counting = match lookup {
+        let mut lookup = self.key_counts.get(&counted, now);
+        let _counting = if lookup == crate::cache::CountLookup::Missing {
             // Wait for whoever is counting, then look again.
-            crate::cache::CountLookup::Missing => Some(self.first_count.lock().await),
-            _ => None,
-        };
-        let lookup = match lookup {
-            crate::cache::CountLookup::Missing => self.key_counts.get(&counted, now),
-            other => other,
+            let counting = self.first_count.lock().await;
+            lookup = self.key_counts.get(&counted, now);
+            Some(counting)
+        } else {
+            None
         };
         let known_total = match lookup {
             crate::cache::CountLookup::Fresh(total) => Some(total),
