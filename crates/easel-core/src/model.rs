@@ -151,6 +151,46 @@ pub struct AuditEntry {
     /// A short, secret-free note (e.g. which fields changed).
     pub detail: String,
     pub at: DateTime<Utc>,
+    /// The project the change was made in or to, for `projectUid` filters.
+    pub project_uid: Option<Uid>,
+}
+
+impl AuditEntry {
+    /// Palette's `actionType` of the action: `create`, `update`, `delete`, `activity` (sign-ins
+    /// and sessions, refused requests) or `action` (mail sent on someone's behalf). Stored
+    /// with the row so that lists filter on it; migration 0007 applies the same rule to rows
+    /// written before.
+    pub fn action_type(action: &str) -> &'static str {
+        let (kind, operation) = action.split_once('.').unwrap_or((action, ""));
+        match operation {
+            "create" => "create",
+            "delete" => "delete",
+            _ if kind == "session" || kind == "access" => "activity",
+            "passwordReset" => "action",
+            _ => "update",
+        }
+    }
+}
+
+/// Which audit rows a list or an export asks for; every field narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// `None` only for operators asking across tenants.
+    pub tenant: Option<Uid>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub actor: Option<Uid>,
+    pub project: Option<Uid>,
+    pub resource_kind: Option<String>,
+    pub resource: Option<Uid>,
+    pub action_type: Option<String>,
+}
+
+/// An audit row with its actor's email, for lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditView {
+    pub entry: AuditEntry,
+    pub actor_email: Option<String>,
 }
 
 /// Everything the first start writes, in one transaction.

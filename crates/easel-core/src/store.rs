@@ -12,13 +12,16 @@
 
 use async_trait::async_trait;
 
+use chrono::{DateTime, Utc};
+
 use crate::apikey::KeyHash;
 use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
-    ApiKey, ApiKeyView, AuditEntry, Binding, BootstrapSeed, CustomRole, KeyAuth, KeySessionAuth,
-    Listed, Member, PasswordPurpose, PasswordToken, Project, Session, SessionAuth, SignIn,
-    SigningKeyRecord, Signup, SubjectKind, Team, Tenant, TenantFilter, User, Window,
+    ApiKey, ApiKeyView, AuditEntry, AuditFilter, AuditView, Binding, BootstrapSeed, CustomRole,
+    KeyAuth, KeySessionAuth, Listed, Member, PasswordPurpose, PasswordToken, Project, Session,
+    SessionAuth, SignIn, SigningKeyRecord, Signup, SubjectKind, Team, Tenant, TenantFilter, User,
+    Window,
 };
 
 #[async_trait]
@@ -245,4 +248,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// The tenant's newest audit rows, newest first.
     async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    /// A page of audit rows, newest first: `window.after` is the last (oldest) uid of the
+    /// page before. The total is counted when `count` is set.
+    async fn list_audits(
+        &self,
+        filter: &AuditFilter,
+        window: &Window,
+        count: bool,
+    ) -> Result<Listed<AuditView>>;
+
+    /// One audit row, within `tenant` unless `None` (operators).
+    async fn audit_entry(&self, tenant: Option<&Uid>, uid: &Uid) -> Result<Option<AuditView>>;
+
+    /// Retention: deletes audit rows written before `before`; returns how many.
+    async fn delete_audits_before(&self, before: DateTime<Utc>) -> Result<u64>;
 }

@@ -11,6 +11,7 @@
 //! zero time, and the `x-omitempty: false` fields always present.
 
 pub mod apikey;
+pub mod audit;
 pub mod auth;
 pub mod common;
 pub mod rbac;
@@ -19,6 +20,7 @@ pub mod time;
 pub mod user;
 
 pub use apikey::*;
+pub use audit::*;
 pub use auth::*;
 pub use common::*;
 pub use rbac::*;

@@ -117,3 +117,11 @@ pub struct Operators {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Operator>,
 }
+
+/// `GET`/`PATCH /v1/system/ratelimit`: whether this node limits request rates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SystemRateLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
+}

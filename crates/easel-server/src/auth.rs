@@ -13,7 +13,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use easel_core::{AuthFailure, Caller, Error};
 
-use crate::error::ApiError;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::{ApiError, PendingError};
 use crate::AppState;
 
 /// An authenticated caller. Extracting it refuses the request with 401 when there is no
@@ -112,9 +114,45 @@ fn query_key(parts: &Parts) -> Option<String> {
 }
 
 impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let caller = authenticated_caller(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if let Some(refusal) = key_limit_refusal(state, &caller) {
+            return Err(refusal);
+        }
+        if let Some(witness) = parts.extensions.get::<crate::context::CallerWitness>() {
+            let _ = witness.0.set(caller.clone());
+        }
+        Ok(Authenticated(caller))
+    }
+}
+
+/// The answer to a request made with an API key past its own rate limit, when one is set.
+fn key_limit_refusal(state: &AppState, caller: &Caller) -> Option<Response> {
+    let verdict = state.limiter.check_key(caller.key_uid.as_ref()?.as_str())?;
+    if verdict.allowed {
+        return None;
+    }
+    let wait = verdict.retry_after_secs.max(1);
+    let mut response = ApiError(Error::TooManyRequests {
+        retry_after_secs: wait,
+    })
+    .into_response();
+    if let Some(PendingError(body)) = response.extensions_mut().get_mut::<PendingError>() {
+        body.message = format!("too many requests with this API key; retry in {wait} s");
+    }
+    verdict.write_headers(response.headers_mut());
+    Some(response)
+}
+
+async fn authenticated_caller(
+    parts: &mut Parts,
+    state: &AppState,
+) -> Result<std::sync::Arc<Caller>, ApiError> {
+    {
         let caller = match presented(parts) {
             Some(Credential::ApiKey(key)) if !key.is_empty() => {
                 state.easel.authenticate_api_key(&key).await?
@@ -133,6 +171,6 @@ impl FromRequestParts<AppState> for Authenticated {
             ),
             None => caller,
         };
-        Ok(Authenticated(caller))
+        Ok(caller)
     }
 }

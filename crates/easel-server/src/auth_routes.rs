@@ -2,10 +2,8 @@
 //! what it needs; "public" endpoints answer without credentials (and say nothing about
 //! whether an address has accounts).
 
-use std::net::SocketAddr;
-
 use axum::body::to_bytes;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +15,7 @@ use easel_core::{AuthFailure, Error};
 use easel_proto as proto;
 
 use crate::auth::{presented_key, presented_token, Authenticated};
+use crate::context::ClientAddress;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_json, ApiJson, ApiQuery};
 use crate::table::Routes;
@@ -155,8 +154,8 @@ async fn authenticate(State(state): State<AppState>, request: Request) -> ApiRes
     }
     let source = parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .get::<ClientAddress>()
+        .map(|c| c.0.to_string())
         .unwrap_or_default();
     let org = Some(login.org.as_str()).filter(|o| !o.trim().is_empty());
     let issued = state

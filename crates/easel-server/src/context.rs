@@ -1,25 +1,55 @@
-//! Per-request context: the request id, the log line, and Palette error bodies.
+//! Per-request context: the request id, the log line, the limits every request meets before
+//! any handler runs (header and body sizes, the per-address rate limit, the number of
+//! requests in flight), security headers, and Palette error bodies.
 //!
 //! This middleware replaces a generic trace layer on purpose: it logs the path but never the
 //! query string, because API keys may arrive there (`?ApiKey=…`), and for the routes that
 //! carry a token in the path (refresh, password links) it logs the route's template instead.
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use easel_proto::ErrorBody;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
 use crate::error::{body, PendingError};
+use crate::ratelimit::{RateLimiter, Verdict};
+
+/// The address a request is counted and throttled under (see [`RateLimiter::client_address`]),
+/// for handlers: sign-in and sign-up throttle by it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub IpAddr);
+
+/// Who made the request, once authenticated: set by the `Authenticated` extractor so that a
+/// refusal (403) can be recorded in the caller's audit log when the answer leaves.
+#[derive(Clone, Default)]
+pub struct CallerWitness(pub Arc<std::sync::OnceLock<Arc<easel_core::Caller>>>);
+
+/// What every request is checked against before it reaches a handler.
+pub struct Guard {
+    /// Where refused requests are recorded.
+    pub easel: Arc<easel_core::Easel>,
+    pub max_body_bytes: usize,
+    /// Names and values of all headers together.
+    pub max_header_bytes: usize,
+    pub max_uri_bytes: usize,
+    /// Requests being served at once; past it, 503 at once rather than a queue.
+    pub in_flight: Arc<Semaphore>,
+    pub limiter: Arc<RateLimiter>,
+    /// Whether to send `Strict-Transport-Security` (clients reach the server over TLS).
+    pub hsts: bool,
+}
 
 /// The id of the request being served: `ref` in error bodies and `X-Request-Id` in headers.
 /// Kept inline (at most 64 plain ASCII bytes), so that naming a request costs no allocation.
@@ -80,33 +110,59 @@ pub struct RequestContext<S> {
     inner: S,
     /// Route templates with a `{token}` segment: requests to them are logged as the template.
     token_routes: Arc<[&'static str]>,
-    max_body_bytes: usize,
+    guard: Arc<Guard>,
 }
 
 impl<S> RequestContext<S> {
-    pub fn new(inner: S, token_routes: Arc<[&'static str]>, max_body_bytes: usize) -> Self {
+    pub fn new(inner: S, token_routes: Arc<[&'static str]>, guard: Arc<Guard>) -> Self {
         RequestContext {
             inner,
             token_routes,
-            max_body_bytes,
+            guard,
         }
     }
 
-    /// The path as it may be logged: a token-bearing route's template, else the path.
-    fn loggable_path<'a>(&self, path: &'a str) -> &'a str {
-        // Segment by segment; `{…}` in the template stands for any one segment.
-        let matches = |template: &str| {
-            let mut segments = path.split('/');
-            template.split('/').all(|expected| {
-                segments
-                    .next()
-                    .is_some_and(|got| expected.starts_with('{') || expected == got)
-            }) && segments.next().is_none()
-        };
-        match self.token_routes.iter().find(|t| matches(t)) {
-            Some(template) => template,
-            None => path,
+    /// Why a request is refused before routing, if it is.
+    fn refusal(&self, request: &mut Request) -> Option<Refusal> {
+        let guard = &*self.guard;
+        let header_bytes: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        if header_bytes > guard.max_header_bytes {
+            return Some(Refusal::Status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
         }
+        if request
+            .uri()
+            .path_and_query()
+            .map_or(0, |p| p.as_str().len())
+            > guard.max_uri_bytes
+        {
+            return Some(Refusal::Status(StatusCode::URI_TOO_LONG));
+        }
+        let too_large = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+            .is_some_and(|length| length > guard.max_body_bytes as u64);
+        if too_large {
+            return Some(Refusal::Status(StatusCode::PAYLOAD_TOO_LARGE));
+        }
+        // Requests that arrive without a peer address (driven in-process) count as loopback.
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
+        let client = guard.limiter.client_address(peer, request.headers());
+        request.extensions_mut().insert(ClientAddress(client));
+        if let Some(verdict) = guard.limiter.check_address(client, request.uri().path()) {
+            if !verdict.allowed {
+                return Some(Refusal::RateLimited(verdict));
+            }
+            request.extensions_mut().insert(verdict);
+        }
+        None
     }
 }
 
@@ -122,7 +178,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, mut request: Request) -> Self::Future {
         let id = RequestId::of(&request);
         let span = tracing::info_span!(
             "request",
@@ -133,28 +189,76 @@ where
         let started = if span.is_disabled() {
             None
         } else {
-            span.record("path", self.loggable_path(request.uri().path()));
+            span.record(
+                "path",
+                loggable_path(&self.token_routes, request.uri().path()),
+            );
             Some(Instant::now())
         };
-        let too_large = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-            .is_some_and(|length| length > self.max_body_bytes as u64);
-        let inner = if too_large {
-            Inner::Refused {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-            }
-        } else {
-            Inner::Called {
-                future: self.inner.call(limit_body(request, self.max_body_bytes)),
-            }
+        let refusal = self.refusal(&mut request);
+        let verdict = request.extensions().get::<Verdict>().copied();
+        let witness = CallerWitness::default();
+        request.extensions_mut().insert(witness.clone());
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        let (inner, permit) = match refusal {
+            Some(refusal) => (Inner::Refused { refusal }, None),
+            None => match self.guard.in_flight.clone().try_acquire_owned() {
+                Ok(permit) => (
+                    Inner::Called {
+                        future: self
+                            .inner
+                            .call(limit_body(request, self.guard.max_body_bytes)),
+                    },
+                    Some(permit),
+                ),
+                Err(_) => (
+                    Inner::Refused {
+                        refusal: Refusal::Status(StatusCode::SERVICE_UNAVAILABLE),
+                    },
+                    None,
+                ),
+            },
         };
         ContextFuture {
             inner: inner.instrument(span),
             id,
             started,
+            verdict,
+            hsts: self.guard.hsts,
+            _permit: permit,
+            refusal_record: RefusalRecord {
+                witness,
+                method,
+                uri,
+                guard: self.guard.clone(),
+                token_routes: self.token_routes.clone(),
+            },
         }
+    }
+}
+
+/// Why a request was answered without calling the router.
+#[derive(Clone, Copy)]
+pub enum Refusal {
+    Status(StatusCode),
+    RateLimited(Verdict),
+}
+
+/// The path as it may be logged: a token-bearing route's template, else the path.
+fn loggable_path<'a>(token_routes: &[&'static str], path: &'a str) -> &'a str {
+    // Segment by segment; `{…}` in the template stands for any one segment.
+    let matches = |template: &str| {
+        let mut segments = path.split('/');
+        template.split('/').all(|expected| {
+            segments
+                .next()
+                .is_some_and(|got| expected.starts_with('{') || expected == got)
+        }) && segments.next().is_none()
+    };
+    match token_routes.iter().find(|t| matches(t)) {
+        Some(template) => template,
+        None => path,
     }
 }
 
@@ -173,7 +277,7 @@ pin_project_lite::pin_project! {
     #[project = InnerProjection]
     pub enum Inner<F> {
         Called { #[pin] future: F },
-        Refused { status: StatusCode },
+        Refused { refusal: Refusal },
     }
 }
 
@@ -186,9 +290,23 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             InnerProjection::Called { future } => future.poll(cx),
-            InnerProjection::Refused { status } => {
+            InnerProjection::Refused { refusal } => {
                 let mut response = Response::new(Body::empty());
-                *response.status_mut() = *status;
+                match *refusal {
+                    Refusal::Status(status) => *response.status_mut() = status,
+                    Refusal::RateLimited(verdict) => {
+                        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                        verdict.write_headers(response.headers_mut());
+                        let wait = verdict.retry_after_secs.max(1);
+                        response.extensions_mut().insert(PendingError(body(
+                            "TooManyRequests",
+                            format!(
+                                "too many requests from this address to this part of the API; \
+                                 retry in {wait} s"
+                            ),
+                        )));
+                    }
+                }
                 Poll::Ready(Ok(response))
             }
         }
@@ -201,6 +319,40 @@ pin_project_lite::pin_project! {
         inner: Instrumented<Inner<F>>,
         id: RequestId,
         started: Option<Instant>,
+        // The rate-limit count of an allowed request, for its headers.
+        verdict: Option<Verdict>,
+        hsts: bool,
+        // Held until the answer is ready: one of the requests in flight.
+        _permit: Option<OwnedSemaphorePermit>,
+        refusal_record: RefusalRecord,
+    }
+}
+
+/// What it takes to record a refused request once its answer is known.
+struct RefusalRecord {
+    witness: CallerWitness,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    guard: Arc<Guard>,
+    token_routes: Arc<[&'static str]>,
+}
+
+impl RefusalRecord {
+    /// Records a 403 given to an authenticated caller, in the background: the answer does not
+    /// wait for the audit row.
+    fn record(&self, response: &Response) {
+        let Some(caller) = self.witness.0.get().cloned() else {
+            return;
+        };
+        let reason = response
+            .extensions()
+            .get::<PendingError>()
+            .map(|e| e.0.message.clone())
+            .unwrap_or_default();
+        let path = loggable_path(&self.token_routes, self.uri.path());
+        let request = format!("{} {path}", self.method);
+        let easel = self.guard.easel.clone();
+        tokio::spawn(async move { easel.record_refusal(&caller, &request, &reason).await });
     }
 }
 
@@ -213,6 +365,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let mut response = std::task::ready!(this.inner.as_mut().poll(cx))?;
+        if response.status() == StatusCode::FORBIDDEN {
+            this.refusal_record.record(&response);
+        }
         let id = this.id.as_str();
         if response.status().is_client_error() || response.status().is_server_error() {
             response = error_body(response, id);
@@ -220,6 +375,13 @@ where
         if let Ok(value) = HeaderValue::from_str(id) {
             response.headers_mut().insert(REQUEST_ID.clone(), value);
         }
+        // A refusal by the key's own limit already says which policy refused it.
+        if let Some(verdict) = this.verdict {
+            if !response.headers().contains_key("ratelimit-policy") {
+                verdict.write_headers(response.headers_mut());
+            }
+        }
+        security_headers(response.headers_mut(), *this.hsts);
         if let Some(started) = this.started {
             this.inner.span().in_scope(|| {
                 tracing::info!(
@@ -230,6 +392,41 @@ where
             });
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// Headers every response carries. A response that set its own (the console's pages have a
+/// content security policy of their own) keeps it. API answers are never to be cached (they
+/// carry keys, tokens and people's data), framed, sniffed or read across origins.
+fn security_headers(headers: &mut axum::http::HeaderMap, hsts: bool) {
+    use axum::http::header::{
+        CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+        X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    };
+    static COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
+    static CORP: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
+    let defaults = [
+        (&X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (&X_FRAME_OPTIONS, "DENY"),
+        (&REFERRER_POLICY, "no-referrer"),
+        (
+            &CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (&COOP, "same-origin"),
+        (&CORP, "same-origin"),
+        (&CACHE_CONTROL, "no-store"),
+    ];
+    for (name, value) in defaults {
+        if !headers.contains_key(name) {
+            headers.insert(name.clone(), HeaderValue::from_static(value));
+        }
+    }
+    if hsts {
+        headers.insert(
+            STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
 }
 
@@ -248,6 +445,13 @@ fn error_body(response: Response, id: &str) -> Response {
         HeaderValue::from_static("application/json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
+    if parts.status == StatusCode::SERVICE_UNAVAILABLE
+        && !parts.headers.contains_key(header::RETRY_AFTER)
+    {
+        parts
+            .headers
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     Response::from_parts(parts, Body::from(json))
 }
 
@@ -259,6 +463,15 @@ fn fallback(status: StatusCode) -> ErrorBody {
             "this method is not allowed on this endpoint",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => body("PayloadTooLarge", "the request body is too large"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => body(
+            "RequestHeaderFieldsTooLarge",
+            "the request's headers are too large",
+        ),
+        StatusCode::URI_TOO_LONG => body("UriTooLong", "the request's path and query are too long"),
+        StatusCode::SERVICE_UNAVAILABLE => body(
+            "ServiceUnavailable",
+            "the server is busy or cannot reach its store; retry in a moment",
+        ),
         StatusCode::REQUEST_TIMEOUT => body("RequestTimeout", "the request took too long"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => {
             body("UnsupportedMediaType", "send the body as application/json")

@@ -7,12 +7,14 @@
 //! wire types ([`views`]). Every error, ours or the framework's, leaves as Palette's error
 //! body with the request id as `ref` ([`context`]).
 
+pub mod audit_routes;
 pub mod auth;
 pub mod auth_routes;
 pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
+pub mod ratelimit;
 pub mod rbac_routes;
 pub mod routes;
 pub mod table;
@@ -33,6 +35,8 @@ pub struct AppState {
     pub easel: Arc<Easel>,
     /// Whether cookies get the `Secure` attribute (the server, or its proxy, speaks TLS).
     pub secure_cookies: bool,
+    /// The node's rate limiter (switched by `PATCH /v1/system/ratelimit`).
+    pub limiter: Arc<ratelimit::RateLimiter>,
 }
 
 /// Limits that protect the server; see `docs/configuration.md`.
@@ -40,6 +44,13 @@ pub struct AppState {
 pub struct HttpLimits {
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    /// All header names and values of a request together.
+    pub max_header_bytes: usize,
+    /// A request's path and query together.
+    pub max_uri_bytes: usize,
+    /// Requests served at once by this node; more are answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    pub rate_limits: ratelimit::RateLimitConfig,
 }
 
 impl Default for HttpLimits {
@@ -47,6 +58,10 @@ impl Default for HttpLimits {
         HttpLimits {
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_in_flight: 1024,
+            rate_limits: ratelimit::RateLimitConfig::default(),
         }
     }
 }
@@ -57,6 +72,7 @@ fn all_routes() -> table::Routes {
         .merge(auth_routes::router())
         .merge(tenant_routes::router())
         .merge(rbac_routes::router())
+        .merge(audit_routes::router())
         .merge(console::router())
 }
 
@@ -81,13 +97,22 @@ pub fn app(state: AppState, limits: &HttpLimits) -> App {
     // Bodies are bounded by the context (a declared length over the limit is refused before
     // routing; any other body is read through a limit), not by `Router::layer`, which would
     // wrap every route in one more boxed service.
+    let guard = Arc::new(context::Guard {
+        easel: state.easel.clone(),
+        max_body_bytes: limits.max_body_bytes,
+        max_header_bytes: limits.max_header_bytes,
+        max_uri_bytes: limits.max_uri_bytes,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight.max(1))),
+        limiter: state.limiter.clone(),
+        hsts: state.secure_cookies,
+    });
     let router = routes.router.with_state(state);
     let timeout = tower_http::timeout::Timeout::with_status_code(
         router,
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         limits.request_timeout,
     );
-    context::RequestContext::new(timeout, token_routes, limits.max_body_bytes)
+    context::RequestContext::new(timeout, token_routes, guard)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight

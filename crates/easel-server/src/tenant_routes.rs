@@ -1,12 +1,11 @@
 //! System scope (operators) and self-service sign-up. Each handler's doc comment names what
 //! it needs.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post, put};
+use axum::Extension;
 use axum::Json;
 use easel_core::model::Tenant;
 use easel_core::paging::PageParams;
@@ -14,8 +13,9 @@ use easel_core::service::NewTenant;
 use easel_proto as proto;
 
 use crate::auth::Authenticated;
+use crate::context::ClientAddress;
 use crate::error::ApiResult;
-use crate::json::{ApiJson, ApiQuery};
+use crate::json::{parse_json, ApiJson, ApiQuery};
 use crate::table::Routes;
 use crate::views;
 use crate::AppState;
@@ -72,6 +72,11 @@ pub fn router() -> Routes {
             "/v1/system/operators/{uid}",
             put(operators_grant).delete(operators_withdraw),
             &[("PUT", "operator"), ("DELETE", "operator")],
+        )
+        .add(
+            "/v1/system/ratelimit",
+            get(rate_limit_get).patch(rate_limit_patch),
+            &[("GET", "operator"), ("PATCH", "operator")],
         )
 }
 
@@ -160,7 +165,7 @@ async fn tenants_validate(
 /// Public, when sign-up is allowed (403 otherwise): 204, and a mailed link.
 async fn signup(
     State(state): State<AppState>,
-    ConnectInfo(source): ConnectInfo<SocketAddr>,
+    Extension(ClientAddress(source)): Extension<ClientAddress>,
     ApiJson(body): ApiJson<proto::TenantSignUp>,
 ) -> ApiResult<StatusCode> {
     state
@@ -172,7 +177,7 @@ async fn signup(
                 first_name: body.first_name,
                 last_name: body.last_name,
             },
-            &source.ip().to_string(),
+            &source.to_string(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -273,6 +278,41 @@ async fn operators_grant(
 ) -> ApiResult<StatusCode> {
     state.easel.set_operator(&caller, &uid, true).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Operators: whether this node limits request rates.
+async fn rate_limit_get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> ApiResult<Json<proto::SystemRateLimit>> {
+    state.easel.require_operator(&caller)?;
+    Ok(Json(proto::SystemRateLimit {
+        is_active: Some(state.limiter.is_active()),
+    }))
+}
+
+/// Operators: `{"isActive": bool}` sets the switch; no body (as Palette's operation has
+/// none) toggles it. Answers the new state. The switch is this node's: see
+/// docs/configuration.md.
+async fn rate_limit_patch(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<proto::SystemRateLimit>> {
+    let requested = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        parse_json::<proto::SystemRateLimit>(&body, b'{')?.is_active
+    };
+    let active = requested.unwrap_or(!state.limiter.is_active());
+    state
+        .easel
+        .record_rate_limit_switch(&caller, active)
+        .await?;
+    state.limiter.set_active(active);
+    Ok(Json(proto::SystemRateLimit {
+        is_active: Some(active),
+    }))
 }
 
 /// Operators: withdraw a user's operator rights; the last operator stays (Easel extension).

@@ -124,7 +124,7 @@ macro_rules! sql_store {
             use ::easel_core::access::{Permission, Scope, TENANT_ADMIN};
             use ::easel_core::apikey::KeyHash;
             use ::easel_core::model::{
-                from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth,
+                from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, AuditView, BootstrapSeed, KeyAuth,
                 KeySessionAuth,
                 Binding, CustomRole, Listed, Member, PasswordPurpose, PasswordToken, Project,
                 Session, SessionAuth, SigningKeyRecord, SignIn, Signup, SubjectKind, Team, Tenant,
@@ -246,8 +246,23 @@ macro_rules! sql_store {
                     ),
                     detail: row.try_get("detail").map_err($map_err)?,
                     at: from_millis(row.try_get("created_at").map_err($map_err)?),
+                    project_uid: row
+                        .try_get::<Option<String>, _>("project_uid")
+                        .map_err($map_err)?
+                        .map(Uid::from_stored),
                 })
             }
+
+            fn audit_view_from(row: &$row) -> Result<AuditView> {
+                Ok(AuditView {
+                    entry: audit_from(row)?,
+                    actor_email: row.try_get("actor_email").map_err($map_err)?,
+                })
+            }
+
+            const AUDIT_VIEW_SELECT: &str = "SELECT a.uid, a.tenant_uid, a.actor_uid, a.action, \
+                a.resource_kind, a.resource_uid, a.detail, a.created_at, a.project_uid, \
+                u.email AS actor_email FROM audit_log a LEFT JOIN users u ON u.uid = a.actor_uid";
 
             async fn insert_audit(tx: &mut Tx<'_>, a: &AuditEntry) -> Result<()> {
                 insert_audits(tx, &[a]).await
@@ -259,7 +274,8 @@ macro_rules! sql_store {
                 for chunk in $crate::fixed_size_chunks(rows) {
                     let mut insert = ::sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO audit_log (uid, tenant_uid, actor_uid, action, \
-                         resource_kind, resource_uid, detail, created_at, updated_at) ",
+                         resource_kind, resource_uid, detail, created_at, updated_at, \
+                         action_type, project_uid) ",
                     );
                     insert.push_values(chunk, |mut row, a| {
                         row.push_bind(a.uid.as_str())
@@ -270,7 +286,9 @@ macro_rules! sql_store {
                             .push_bind(a.resource_uid.as_str())
                             .push_bind(a.detail.as_str())
                             .push_bind(to_millis(a.at))
-                            .push_bind(to_millis(a.at));
+                            .push_bind(to_millis(a.at))
+                            .push_bind(AuditEntry::action_type(&a.action))
+                            .push_bind(a.project_uid.as_ref().map(|u| u.as_str()));
                     });
                     insert.build().execute(&mut **tx).await.map_err($map_err)?;
                 }
@@ -2150,7 +2168,7 @@ macro_rules! sql_store {
                 async fn audit_entries(&self, tenant: &Uid, limit: i64) -> Result<Vec<AuditEntry>> {
                     ::sqlx::query(
                         "SELECT uid, tenant_uid, actor_uid, action, resource_kind, resource_uid, \
-                         detail, created_at FROM audit_log WHERE tenant_uid = $1 \
+                         detail, created_at, project_uid FROM audit_log WHERE tenant_uid = $1 \
                          ORDER BY created_at DESC, uid DESC LIMIT $2",
                     )
                     .bind(tenant.as_str())
@@ -2161,6 +2179,146 @@ macro_rules! sql_store {
                     .iter()
                     .map(audit_from)
                     .collect()
+                }
+
+                async fn list_audits(
+                    &self,
+                    filter: &::easel_core::model::AuditFilter,
+                    window: &Window,
+                    count: bool,
+                ) -> Result<Listed<AuditView>> {
+                    // Text and time parameters, bound in the order the conditions name them.
+                    let mut texts: Vec<(usize, &str)> = Vec::new();
+                    let mut times: Vec<(usize, i64)> = Vec::new();
+                    let mut conditions: Vec<String> = Vec::new();
+                    let mut n = 0;
+                    macro_rules! by_text {
+                        ($column:literal, $value:expr) => {
+                            if let Some(value) = $value {
+                                n += 1;
+                                conditions.push(format!("{} = ${n}", $column));
+                                texts.push((n, value));
+                            }
+                        };
+                    }
+                    by_text!("a.tenant_uid", filter.tenant.as_ref().map(|u| u.as_str()));
+                    by_text!("a.actor_uid", filter.actor.as_ref().map(|u| u.as_str()));
+                    by_text!("a.project_uid", filter.project.as_ref().map(|u| u.as_str()));
+                    by_text!("a.resource_kind", filter.resource_kind.as_deref());
+                    by_text!("a.resource_uid", filter.resource.as_ref().map(|u| u.as_str()));
+                    by_text!("a.action_type", filter.action_type.as_deref());
+                    if let Some(since) = filter.since {
+                        n += 1;
+                        conditions.push(format!("a.created_at >= ${n}"));
+                        times.push((n, to_millis(since)));
+                    }
+                    if let Some(until) = filter.until {
+                        n += 1;
+                        conditions.push(format!("a.created_at <= ${n}"));
+                        times.push((n, to_millis(until)));
+                    }
+                    let filtered = if conditions.is_empty() {
+                        "TRUE".to_owned()
+                    } else {
+                        conditions.join(" AND ")
+                    };
+                    let mut offset = window.offset;
+                    let mut page_conditions = filtered.clone();
+                    let mut after_param = None;
+                    if let Some(after) = &window.after {
+                        n += 1;
+                        // Keyset on (time, uid): the row after which the page starts is named
+                        // by its uid, and its time is looked up.
+                        page_conditions.push_str(&format!(
+                            " AND (a.created_at, a.uid) < \
+                             (SELECT b.created_at, b.uid FROM audit_log b WHERE b.uid = ${n})"
+                        ));
+                        after_param = Some((n, after.as_str()));
+                        offset = 0;
+                    }
+                    let sql = format!(
+                        "{AUDIT_VIEW_SELECT} WHERE {page_conditions} \
+                         ORDER BY a.created_at DESC, a.uid DESC \
+                         LIMIT {} OFFSET {offset}",
+                        window.limit + 1
+                    );
+                    // Parameters are numbered in the order they were added: bind in that order.
+                    let mut ordered: Vec<(usize, Result<&str, i64>)> = texts
+                        .iter()
+                        .map(|(i, v)| (*i, Ok(*v)))
+                        .chain(times.iter().map(|(i, v)| (*i, Err(*v))))
+                        .collect();
+                    ordered.sort_by_key(|(i, _)| *i);
+                    let mut query = ::sqlx::query(&sql);
+                    for (_, value) in &ordered {
+                        query = match value {
+                            Ok(text) => query.bind(*text),
+                            Err(millis) => query.bind(*millis),
+                        };
+                    }
+                    if let Some((_, after)) = after_param {
+                        query = query.bind(after);
+                    }
+                    let rows = query
+                        .fetch_all(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .iter()
+                        .map(audit_view_from)
+                        .collect::<Result<Vec<_>>>()?;
+                    let total = if count {
+                        let sql = format!("SELECT COUNT(*) FROM audit_log a WHERE {filtered}");
+                        let mut query = ::sqlx::query_scalar::<_, i64>(&sql);
+                        for (_, value) in &ordered {
+                            query = match value {
+                                Ok(text) => query.bind(*text),
+                                Err(millis) => query.bind(*millis),
+                            };
+                        }
+                        query.fetch_one(&self.reader).await.map_err($map_err)?
+                    } else {
+                        0
+                    };
+                    Ok(Listed { rows, total })
+                }
+
+                async fn audit_entry(&self, tenant: Option<&Uid>, uid: &Uid) -> Result<Option<AuditView>> {
+                    let sql = match tenant {
+                        Some(_) => format!("{AUDIT_VIEW_SELECT} WHERE a.uid = $1 AND a.tenant_uid = $2"),
+                        None => format!("{AUDIT_VIEW_SELECT} WHERE a.uid = $1"),
+                    };
+                    let mut query = ::sqlx::query(&sql).bind(uid.as_str());
+                    if let Some(tenant) = tenant {
+                        query = query.bind(tenant.as_str());
+                    }
+                    query
+                        .fetch_optional(&self.reader)
+                        .await
+                        .map_err($map_err)?
+                        .as_ref()
+                        .map(audit_view_from)
+                        .transpose()
+                }
+
+                async fn delete_audits_before(&self, before: ::chrono::DateTime<::chrono::Utc>) -> Result<u64> {
+                    // In slices, so that a first sweep of a large log never holds the
+                    // writer (SQLite's one write lock) for long.
+                    let mut deleted = 0;
+                    loop {
+                        let n = ::sqlx::query(
+                            "DELETE FROM audit_log WHERE uid IN \
+                             (SELECT uid FROM audit_log WHERE created_at < $1 LIMIT 5000)",
+                        )
+                        .bind(to_millis(before))
+                        .execute(&self.writer)
+                        .await
+                        .map_err($map_err)?
+                        .rows_affected();
+                        deleted += n;
+                        if n < 5000 {
+                            return Ok(deleted);
+                        }
+                    }
                 }
             }
         };

@@ -70,6 +70,9 @@ pub struct Prepared {
 /// How often counted key uses are written to the store.
 const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often audit rows past their retention are deleted (when a retention is set).
+const AUDIT_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// The work a node does besides answering requests: writing key-usage counts in batches, and
 /// applying the changes other nodes announce (PostgreSQL only).
 async fn start_background_tasks(easel: &Arc<Easel>) -> anyhow::Result<()> {
@@ -84,6 +87,21 @@ async fn start_background_tasks(easel: &Arc<Easel>) -> anyhow::Result<()> {
             };
             if let Err(e) = easel.flush_usage().await {
                 tracing::warn!(error = %detail(&e), "could not write key usage counts");
+            }
+        }
+    });
+    let sweeper = Arc::downgrade(easel);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(AUDIT_SWEEP);
+        loop {
+            tick.tick().await;
+            let Some(easel) = sweeper.upgrade() else {
+                return;
+            };
+            match easel.sweep_audits().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "audit rows past their retention deleted"),
+                Err(e) => tracing::warn!(error = %detail(&e), "could not delete old audit rows"),
             }
         }
     });
@@ -142,7 +160,7 @@ pub async fn prepare(
     listener: TcpListener,
     options: ServeOptions,
 ) -> anyhow::Result<Prepared> {
-    let mut easel = Easel::new(store, clock, Arc::new(OsRandom), options.easel)
+    let mut easel = Easel::new(store, clock.clone(), Arc::new(OsRandom), options.easel)
         .await
         .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
         .context("starting the service")?;
@@ -161,6 +179,10 @@ pub async fn prepare(
         AppState {
             easel: easel.clone(),
             secure_cookies: options.secure_cookies,
+            limiter: Arc::new(easel_server::ratelimit::RateLimiter::new(
+                options.limits.rate_limits.clone(),
+                clock,
+            )),
         },
         &options.limits,
     );

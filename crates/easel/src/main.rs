@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Work directly on the store, without a server: bootstrap and recovery.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -103,6 +103,35 @@ struct ServeArgs {
     /// change this node was not told about (changes are announced to other nodes at once).
     #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 60)]
     cache_recheck_secs: i64,
+    /// Days audit rows are kept (deleted hourly after that); unset keeps them for good.
+    #[arg(long, env = "EASEL_AUDIT_RETENTION_DAYS")]
+    audit_retention_days: Option<u32>,
+    /// Requests this node serves at once; more are answered 503 with `Retry-After`.
+    #[arg(long, env = "EASEL_MAX_IN_FLIGHT", default_value_t = 1024)]
+    max_in_flight: usize,
+    /// Largest request headers (all names and values together), in bytes: more is a 431.
+    #[arg(long, env = "EASEL_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    max_header_bytes: usize,
+    /// Rate limits per source address and path prefix: `on` or `off` at start
+    /// (`PATCH /v1/system/ratelimit` switches them at run time).
+    #[arg(long, env = "EASEL_RATE_LIMITS", default_value = "on", value_parser = ["on", "off"])]
+    rate_limits: String,
+    /// The limit of every top-level prefix without a rule of its own: RATE/BURST, that is
+    /// RATE requests a second with RATE×BURST at once.
+    #[arg(long, env = "EASEL_RATE_LIMIT_DEFAULT", default_value = "10/5")]
+    rate_limit_default: easel_server::ratelimit::Limit,
+    /// A prefix with a limit of its own, PREFIX=RATE/BURST (repeatable; replaces the built-in
+    /// rule of the same prefix).
+    #[arg(long = "rate-limit", env = "EASEL_RATE_LIMIT", value_delimiter = ',')]
+    rate_limit_prefixes: Vec<easel_server::ratelimit::PrefixLimit>,
+    /// A limit per API key as well, RATE/BURST (none by default).
+    #[arg(long, env = "EASEL_KEY_RATE_LIMIT")]
+    key_rate_limit: Option<easel_server::ratelimit::Limit>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client
+    /// (repeatable, or comma-separated); requests from anyone else count under their own
+    /// address whatever they send.
+    #[arg(long = "trusted-proxy", env = "EASEL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    trusted_proxies: Vec<ipnet::IpNet>,
     /// Log format: `pretty` or `json`.
     #[arg(long, env = "EASEL_LOG_FORMAT", default_value = "pretty")]
     log_format: String,
@@ -290,6 +319,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{bound}"))
         .trim_end_matches('/')
         .to_owned();
+    let rate_limits = rate_limit_config(&args);
     let options = ServeOptions {
         easel: EaselConfig {
             key_prefix: args.key_prefix,
@@ -298,6 +328,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             allow_signup: args.allow_signup,
             cache_capacity: args.cache_capacity.max(16),
             cache_recheck: chrono::Duration::seconds(args.cache_recheck_secs.max(1)),
+            audit_retention: args
+                .audit_retention_days
+                .map(|days| chrono::Duration::days(i64::from(days.max(1)))),
             ..EaselConfig::default()
         },
         mailer,
@@ -309,6 +342,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         limits: HttpLimits {
             request_timeout: Duration::from_secs(args.request_timeout_secs),
+            max_in_flight: args.max_in_flight,
+            max_header_bytes: args.max_header_bytes,
+            rate_limits,
             ..HttpLimits::default()
         },
     };
@@ -492,7 +528,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Admin(command) => admin(command).await,
         Command::Whoami(remote) => remote
             .client()
@@ -513,5 +549,30 @@ async fn main() -> ExitCode {
             eprintln!("easel: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An address (a proxy of its own) or a CIDR range.
+fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR range"))
+}
+
+fn rate_limit_config(args: &ServeArgs) -> easel_server::ratelimit::RateLimitConfig {
+    use easel_server::ratelimit::RateLimitConfig;
+    let mut prefixes = RateLimitConfig::palette_defaults();
+    for rule in &args.rate_limit_prefixes {
+        prefixes.retain(|p| p.prefix != rule.prefix);
+        prefixes.push(rule.clone());
+    }
+    RateLimitConfig {
+        active: args.rate_limits == "on",
+        default_limit: args.rate_limit_default,
+        prefixes,
+        per_key: args.key_rate_limit,
+        trusted_proxies: args.trusted_proxies.clone(),
+        ..RateLimitConfig::default()
     }
 }

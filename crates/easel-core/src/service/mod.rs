@@ -1,6 +1,7 @@
 //! [`Easel`]: the domain service. Each public method is one use case; it checks the caller's
 //! permission, validates input into newtypes, and makes one store call with its audit row.
 
+mod audits;
 mod rbac;
 mod sessions;
 mod tenants;
@@ -9,9 +10,10 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
 
+pub use audits::AuditQuery;
 pub use rbac::{FilterString, NewProject, ProjectChanges, RoleView, SortField, UserSummaryView};
 pub use sessions::{IssuedToken, PasswordPolicySettings};
-pub use tenants::NewTenant;
+pub use tenants::{parse_tenant_filters, NewTenant};
 
 use crate::access::{Caller, Permission, TENANT_ADMIN};
 use crate::apikey::KeyFormat;
@@ -54,6 +56,8 @@ pub struct EaselConfig {
     /// How long a cached caller is trusted before the store is asked again (the bound on a
     /// change another node failed to announce).
     pub cache_recheck: Duration,
+    /// How long audit rows are kept; `None` keeps them for good.
+    pub audit_retention: Option<Duration>,
 }
 
 impl Default for EaselConfig {
@@ -70,6 +74,7 @@ impl Default for EaselConfig {
             allow_signup: false,
             cache_capacity: 100_000,
             cache_recheck: Duration::seconds(60),
+            audit_retention: None,
         }
     }
 }
@@ -266,7 +271,9 @@ impl Easel {
         detail: impl Into<String>,
     ) -> AuditEntry {
         let resource_kind = action.split('.').next().unwrap_or_default().to_owned();
+        let project_uid = (resource_kind == "project").then(|| resource.clone());
         AuditEntry {
+            project_uid,
             uid: self.new_uid(),
             tenant_uid: tenant.clone(),
             actor_uid: actor.cloned(),

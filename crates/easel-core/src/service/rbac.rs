@@ -341,14 +341,19 @@ impl Easel {
         Ok(permissions)
     }
 
+    /// An audit row of a change made in the caller's scope: in a project, it is the project's.
     fn role_audit(&self, caller: &Caller, action: &str, uid: &Uid, detail: &str) -> AuditEntry {
-        self.audit(
+        let mut entry = self.audit(
             &caller.tenant.uid,
             Some(&caller.user.uid),
             action,
             uid,
             detail,
-        )
+        );
+        if let Some(project) = &caller.project {
+            entry.project_uid = Some(project.uid.clone());
+        }
+        entry
     }
 
     /// `role.create`: a custom role of tenant or project scope.

@@ -482,25 +482,40 @@ impl Easel {
         })
         .await
         .map_err(Error::internal)?;
-        let matches: Vec<(User, Tenant)> = candidates
+        let (matches, misses): (Vec<_>, Vec<_>) = candidates
             .into_iter()
             .zip(verdicts)
-            .filter_map(|(account, ok)| ok.then_some(account))
-            .collect();
+            .partition(|(_, ok)| *ok);
+        let matches: Vec<(User, Tenant)> = matches.into_iter().map(|(a, _)| a).collect();
 
         let now = self.now();
         if matches.is_empty() {
             self.address_throttle.fail(&address_key, now);
             self.account_throttle.fail(&account_key, now);
+            // Each organisation learns of a wrong password for one of its accounts; an email
+            // no organisation knows has no tenant to tell (the throttle still counts it).
+            for ((user, tenant), _) in &misses {
+                self.sign_in_failed(user, tenant, &format!("wrong password, from {source}"))
+                    .await;
+            }
             return Err(Error::Unauthenticated(AuthFailure::BadCredentials));
         }
         self.account_throttle.succeed(&account_key);
-        let usable: Vec<(User, Tenant)> = matches
+        let (usable, disabled): (Vec<_>, Vec<_>) = matches
             .into_iter()
-            .filter(|(u, t)| u.is_active && t.is_active)
-            .collect();
+            .partition(|(u, t)| u.is_active && t.is_active);
         let (user, tenant) = match usable.len() {
-            0 => return Err(Error::Unauthenticated(AuthFailure::Disabled)),
+            0 => {
+                for (user, tenant) in &disabled {
+                    self.sign_in_failed(
+                        user,
+                        tenant,
+                        &format!("account or organisation disabled, from {source}"),
+                    )
+                    .await;
+                }
+                return Err(Error::Unauthenticated(AuthFailure::Disabled));
+            }
             1 => usable
                 .into_iter()
                 .next()
@@ -521,6 +536,18 @@ impl Easel {
             permissions: Default::default(),
         };
         self.start_session(&caller, "password").await
+    }
+
+    /// Records a failed sign-in in the account's organisation (`session.signInFailed`).
+    async fn sign_in_failed(&self, user: &User, tenant: &Tenant, why: &str) {
+        let entry = self.audit(
+            &tenant.uid,
+            Some(&user.uid),
+            "session.signInFailed",
+            &user.uid,
+            why,
+        );
+        self.queue_audit(entry).await;
     }
 
     // ---- organisations ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::ids::Uid;
 use crate::mail::Mail;
 use crate::model::{
-    PasswordPurpose, PasswordToken, Signup, Tenant, TenantFilter, User,
+    PasswordPurpose, PasswordToken, SignIn, Signup, Tenant, TenantFilter, User,
     DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
 };
 use crate::names::{DomainName, Email, PersonName, TenantName};
@@ -41,7 +41,7 @@ fn require_operator(caller: &Caller) -> Result<()> {
     }
 }
 
-fn parse_tenant_filters(filters: Option<&str>) -> Result<TenantFilter> {
+pub fn parse_tenant_filters(filters: Option<&str>) -> Result<TenantFilter> {
     let mut filter = TenantFilter::default();
     for clause in filters
         .unwrap_or_default()
@@ -409,5 +409,32 @@ impl Easel {
         self.store.set_operator(&user, grant, &audit).await?;
         self.changed(Change::User(user.uid)).await;
         Ok(())
+    }
+
+    /// Refuses anyone but an operator of the deployment (system-scope settings the HTTP layer
+    /// keeps, such as the rate-limit switch).
+    pub fn require_operator(&self, caller: &Caller) -> Result<()> {
+        require_operator(caller)
+    }
+
+    /// Operators only: records that `caller` switched this node's rate limits (the switch
+    /// itself lives in the HTTP layer). Written before the switch takes effect, so that an
+    /// unrecorded switch never happens.
+    pub async fn record_rate_limit_switch(&self, caller: &Caller, active: bool) -> Result<()> {
+        require_operator(caller)?;
+        let audit = self.audit(
+            &caller.tenant.uid,
+            Some(&caller.user.uid),
+            "system.rateLimit",
+            &caller.tenant.uid,
+            format!("isActive={active}"),
+        );
+        // An audit row without a session, through the same durable batch writer sign-ins use.
+        self.store
+            .write_sign_ins(&[SignIn {
+                session: None,
+                audit,
+            }])
+            .await
     }
 }

@@ -8,6 +8,7 @@ use easel_client::Client;
 use easel_core::service::BootstrapRequest;
 use easel_core::{Easel, ManualClock};
 use easel_proto as proto;
+use easel_server::HttpLimits;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -153,6 +154,31 @@ pub async fn start(backend: Backend) -> TestServer {
     start_with(backend, None, false).await
 }
 
+/// The limits tests run under unless they say otherwise: the defaults, with rate limits
+/// switched off, because most tests make hundreds of requests from one address in a second.
+pub fn test_limits() -> HttpLimits {
+    let mut limits = HttpLimits::default();
+    limits.rate_limits.active = false;
+    limits
+}
+
+/// A server with limits of the test's choosing.
+pub async fn start_with_limits(backend: Backend, limits: HttpLimits) -> TestServer {
+    start_configured(backend, |options| options.limits = limits).await
+}
+
+/// A server whose options (limits, service configuration) the test adjusts.
+pub async fn start_configured(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServeOptions),
+) -> TestServer {
+    let db = TestDb::new(backend).await;
+    let clock = Arc::new(ManualClock::new(test_epoch()));
+    let (server, bootstrap) = launch_with(backend, db, clock, None, false, configure).await;
+    let key = bootstrap.expect("a fresh database is bootstrapped");
+    server.with_admin_key(key).await
+}
+
 /// A server whose mail goes to a real SMTP server on loopback (`server.mail`).
 pub async fn start_with_mail(backend: Backend) -> TestServer {
     let sink = MailSink::start().await;
@@ -169,7 +195,7 @@ async fn start_with(backend: Backend, mail: Option<MailSink>, allow_signup: bool
     let db = TestDb::new(backend).await;
     let clock = Arc::new(ManualClock::new(test_epoch()));
     let (mut server, bootstrap) =
-        launch_with(backend, db, clock, mail.as_ref(), allow_signup).await;
+        launch_with(backend, db, clock, mail.as_ref(), allow_signup, |_| {}).await;
     server.mail = mail;
     let key = bootstrap.expect("a fresh database is bootstrapped");
     server.with_admin_key(key).await
@@ -181,7 +207,7 @@ pub async fn launch(
     db: TestDb,
     clock: Arc<ManualClock>,
 ) -> (TestServer, Option<String>) {
-    launch_with(backend, db, clock, None, false).await
+    launch_with(backend, db, clock, None, false, |_| {}).await
 }
 
 async fn launch_with(
@@ -190,6 +216,7 @@ async fn launch_with(
     clock: Arc<ManualClock>,
     mail: Option<&MailSink>,
     allow_signup: bool,
+    configure: impl FnOnce(&mut ServeOptions),
 ) -> (TestServer, Option<String>) {
     let store = open_store(&db.url).await.expect("opening the test store");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
@@ -200,10 +227,12 @@ async fn launch_with(
             admin_email: Some(ADMIN_EMAIL.into()),
             admin_password: Some(ADMIN_PASSWORD.into()),
         },
+        limits: test_limits(),
         ..ServeOptions::default()
     };
     options.easel.public_url = format!("http://{address}");
     options.easel.allow_signup = allow_signup;
+    configure(&mut options);
     if let Some(sink) = mail {
         let mailer = easel::mail::SmtpMailer::new(&sink.url(), "Easel <noreply@easel.test>")
             .expect("an SMTP mailer");

@@ -8,9 +8,11 @@
 mod harness;
 
 mod api_keys;
+mod audits;
 mod bootstrap;
 mod cache;
 mod errors;
+mod hardening;
 mod isolation;
 mod lists;
 mod mail;

@@ -230,6 +230,27 @@ fn expectations() -> BTreeMap<&'static str, [u16; 9]> {
             [401, 403, 403, 403, 403, 403, 403, 401, 401],
         ),
         (
+            "GET /v1/system/ratelimit",
+            [401, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        (
+            "PATCH /v1/system/ratelimit",
+            [401, 403, 403, 403, 403, 403, 403, 401, 401],
+        ),
+        (
+            "GET /v1/audits",
+            [401, 200, 200, 403, 403, 403, 200, 401, 401],
+        ),
+        (
+            "GET /v1/audits/export",
+            [401, 200, 200, 403, 403, 403, 200, 401, 401],
+        ),
+        // The fixture's uid is a user's, not an audit row's.
+        (
+            "GET /v1/audits/{uid}",
+            [401, 404, 404, 403, 403, 403, 404, 401, 401],
+        ),
+        (
             "GET /v1/permissions",
             [401, 200, 200, 200, 200, 200, 200, 401, 401],
         ),
@@ -655,6 +676,8 @@ fn request(server: &TestServer, method: &str, path: &str, f: &Fixture) -> (Strin
             json(serde_json::json!({"name": unique("metaproject")}))
         }
         ("PUT", "/v1/projects/{uid}/users") => json(serde_json::json!({"users": []})),
+        // Limits stay off: the matrix makes far more calls than they allow.
+        ("PATCH", "/v1/system/ratelimit") => json(serde_json::json!({"isActive": false})),
         ("PUT", "/v1/projects/{uid}/teams") => json(serde_json::json!({"teams": []})),
         _ => json(serde_json::json!({})),
     };
