@@ -39,7 +39,7 @@ pub struct AppState {
     pub limiter: Arc<ratelimit::RateLimiter>,
 }
 
-/// Limits that protect the server; see `docs/configuration.md`.
+/// Limits that protect the server; see `README.md ("Configuration")`.
 #[derive(Debug, Clone)]
 pub struct HttpLimits {
     pub request_timeout: Duration,

@@ -80,7 +80,7 @@ impl FromStr for PrefixLimit {
     }
 }
 
-/// How the node limits requests; see `docs/configuration.md`.
+/// How the node limits requests; see `docs/api.md ("Rate limits")`.
 #[derive(Debug, Clone)]
 pub struct RateLimitConfig {
     /// Whether limits apply at start; `PATCH /v1/system/ratelimit` switches it at run time.

@@ -293,7 +293,7 @@ async fn rate_limit_get(
 
 /// Operators: `{"isActive": bool}` sets the switch; no body (as Palette's operation has
 /// none) toggles it. Answers the new state. The switch is this node's: see
-/// docs/configuration.md.
+/// docs/api.md ("Rate limits").
 async fn rate_limit_patch(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

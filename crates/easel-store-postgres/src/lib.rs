@@ -15,14 +15,24 @@ pub struct PostgresStore {
 /// Classifies a driver error. The text goes to the log, never to a client.
 fn db_error(e: sqlx::Error) -> Error {
     match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            Error::Unavailable(e.to_string())
-        }
-        // Class 08 (connection exception), 57P (operator intervention: shutdown, restart),
-        // 53 (insufficient resources): the store is away, not the request at fault.
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => Error::Unavailable(e.to_string()),
+        // Class 08 (connection exception), 57P (operator intervention: shutdown, restart,
+        // a killed connection), 53 (insufficient resources); and what a new connection meets
+        // when the database is closed to connections (55000), gone (3D000) or its credentials
+        // changed (class 28): the store is away, not the request at fault.
         sqlx::Error::Database(d)
             if d.code().is_some_and(|c| {
-                c.starts_with("08") || c.starts_with("57P") || c.starts_with("53")
+                c.starts_with("08")
+                    || c.starts_with("57P")
+                    || c.starts_with("53")
+                    || c.starts_with("28")
+                    || c == "55000"
+                    || c == "3D000"
             }) =>
         {
             Error::Unavailable(e.to_string())

@@ -17,6 +17,7 @@ mod isolation;
 mod lists;
 mod mail;
 mod matrix;
+mod outage;
 mod process;
 mod rbac;
 mod signin;
