@@ -11,6 +11,7 @@ mod api_keys;
 mod audits;
 mod bootstrap;
 mod cache;
+mod crash;
 mod errors;
 mod hardening;
 mod isolation;

@@ -9,9 +9,9 @@ use tokio::process::{Child, Command};
 
 use crate::harness::*;
 
-struct Running {
-    child: Child,
-    base: String,
+pub(crate) struct Running {
+    pub(crate) child: Child,
+    pub(crate) base: String,
     /// Everything the server has logged so far.
     log: std::sync::Arc<std::sync::Mutex<String>>,
     /// The task reading the server's stderr; it ends at EOF, after the server exits.
@@ -19,11 +19,17 @@ struct Running {
 }
 
 /// Starts `easel serve` on port 0 and waits for the line that says where it listens.
-const OPS_PASSWORD: &str = "stable orbit cactus velvet";
+pub(crate) const OPS_PASSWORD: &str = "stable orbit cactus velvet";
 
-async fn spawn_serve(url: &str, log_filter: &str) -> Running {
+pub(crate) async fn spawn_serve(url: &str, log_filter: &str) -> Running {
+    spawn_serve_with(url, log_filter, &[]).await
+}
+
+/// As [`spawn_serve`], with more `easel serve` arguments.
+pub(crate) async fn spawn_serve_with(url: &str, log_filter: &str, extra: &[&str]) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_easel"))
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(extra)
         .args(["--tenant-name", "acme", "--admin-email", "ops@acme.test"])
         .args(["--admin-password", OPS_PASSWORD])
         .env("EASEL_DATABASE_URL", url)
@@ -66,7 +72,7 @@ async fn spawn_serve(url: &str, log_filter: &str) -> Running {
     }
 }
 
-async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
+pub(crate) async fn terminate(mut running: Running) -> (std::process::ExitStatus, String) {
     let pid = running.child.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
