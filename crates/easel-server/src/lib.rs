@@ -19,6 +19,7 @@ pub mod rbac_routes;
 pub mod routes;
 pub mod table;
 pub mod tenant_routes;
+pub mod tls;
 pub mod views;
 
 use std::future::Future;

@@ -90,7 +90,14 @@ struct ServeArgs {
     /// Let people sign up for a new organisation themselves (needs --smtp-url to be useful).
     #[arg(long, env = "EASEL_ALLOW_SIGNUP")]
     allow_signup: bool,
-    /// Mark the token cookie `Secure` (set this when clients reach Easel over TLS).
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, env = "EASEL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "EASEL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// Mark the token cookie `Secure` (set this when clients reach Easel over TLS; implied
+    /// by --tls-cert).
     #[arg(long, env = "EASEL_SECURE_COOKIES")]
     secure_cookies: bool,
     /// Serve Prometheus metrics on this address (a listener of its own).
@@ -312,11 +319,27 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )?)),
         None => None,
     };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |path: &std::path::Path| {
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+            };
+            Some(
+                easel_server::tls::acceptor(&read(cert)?, &read(key)?)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("setting up TLS")?,
+            )
+        }
+        _ => None,
+    };
     let bound = listener.local_addr()?;
     let public_url = args
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{bound}"))
+        .unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            format!("{scheme}://{bound}")
+        })
         .trim_end_matches('/')
         .to_owned();
     let rate_limits = rate_limit_config(&args);
@@ -334,7 +357,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             ..EaselConfig::default()
         },
         mailer,
-        secure_cookies: args.secure_cookies,
+        secure_cookies: args.secure_cookies || tls.is_some(),
         bootstrap: BootstrapRequest {
             tenant_name: args.tenant_name,
             admin_email: args.admin_email,
@@ -349,7 +372,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     };
     let prepared = prepare(store.clone(), Arc::new(SystemClock), listener, options).await?;
-    let base = format!("http://{}", prepared.address);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}", prepared.address);
     if let Some(outcome) = &prepared.bootstrap {
         print_bootstrap(outcome, &base);
     }
@@ -362,7 +386,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!(address = %prepared.address, "Easel is listening on {base}");
     let easel = prepared.easel.clone();
-    easel_server::serve(prepared.listener, prepared.router, shutdown_signal()).await?;
+    match tls {
+        Some(acceptor) => {
+            easel_server::tls::serve(
+                prepared.listener,
+                prepared.router,
+                acceptor,
+                shutdown_signal(),
+            )
+            .await?
+        }
+        None => easel_server::serve(prepared.listener, prepared.router, shutdown_signal()).await?,
+    }
     if let Err(e) = easel.flush_usage().await {
         tracing::warn!(error = %easel::detail(&e), "could not write the last key usage counts");
     }

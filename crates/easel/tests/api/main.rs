@@ -23,5 +23,6 @@ mod process;
 mod rbac;
 mod signin;
 mod tenants;
+mod tls;
 mod tokens;
 mod users;
