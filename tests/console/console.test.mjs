@@ -222,3 +222,27 @@ test("the API reference lists every route with what it needs", async () => {
   assert.ok(rows.some((r) => r.includes("/v1/projects/{uid}") && r.includes("project.get")));
   await page.close();
 });
+
+test("the API reference tries an operation from the OpenAPI document", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/console/api`);
+  await page.waitForSelector("#try-operation option", { state: "attached" });
+  const options = await page.locator("#try-operation option").allTextContents();
+  assert.ok(options.length > 80, `${options.length} operations`);
+  // Signed out: a protected operation is refused, the answer shown as it came.
+  await page.selectOption("#try-operation", { label: "GET /v1/users/info" });
+  await page.click("#try-form button");
+  await page.waitForFunction(() => document.getElementById("try-status").textContent.includes(": 401"));
+  // Palette's error body, with the request id as `ref`.
+  assert.match(await page.textContent("#try-result"), /"ref": "[0-9a-f]+"/);
+  // A path parameter goes into the path; a public operation answers.
+  await page.selectOption("#try-operation", { label: "GET /v1/auth/refresh/{token}" });
+  await page.fill("#try-parameters input[name=token]", "not-a-token");
+  await page.click("#try-form button");
+  await page.waitForFunction(() => /refresh\/not-a-token: \d+/.test(document.getElementById("try-status").textContent));
+  await page.selectOption("#try-operation", { label: "GET /v1/health/ping" });
+  await page.click("#try-form button");
+  await page.waitForFunction(() => document.getElementById("try-status").textContent.endsWith(": 200"));
+  assert.match(await page.textContent("#try-result"), /"msg": "ok"/);
+  await page.close();
+});

@@ -10,17 +10,18 @@ use crate::common::{nullable, ListMeta, ObjectMeta};
 pub const ANNOTATION_DESCRIPTION: &str = "description";
 
 /// `v1ApiKey`, as read and listed. It never holds the key's value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiKey {
     pub metadata: ObjectMeta,
     pub spec: ApiKeySpec,
     pub status: ApiKeyStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeySpec {
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub expiry: Option<DateTime<Utc>>,
     pub user: ApiKeyUser,
     /// Easel extension: the key's prefix and last four characters, to recognise it by.
@@ -28,7 +29,7 @@ pub struct ApiKeySpec {
     pub hint: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyUser {
     pub first_name: String,
@@ -36,7 +37,7 @@ pub struct ApiKeyUser {
     pub uid: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyStatus {
     /// False once revoked. An expired key that was never revoked keeps `true`; `state` says
@@ -48,6 +49,7 @@ pub struct ApiKeyStatus {
     /// Easel extension: when the key was last used (as of the nodes' last counter flush,
     /// every few seconds); Go's zero time if never.
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub last_used: Option<DateTime<Utc>>,
     /// Easel extension: how many requests the key has authenticated.
     #[serde(default)]
@@ -55,7 +57,7 @@ pub struct ApiKeyStatus {
 }
 
 /// `v1ApiKeys`, with `listmeta` as on every Easel list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiKeys {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<ApiKey>,
@@ -64,7 +66,7 @@ pub struct ApiKeys {
 }
 
 /// `v1ApiKeyEntity`: the create request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiKeyEntity {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -72,10 +74,11 @@ pub struct ApiKeyEntity {
     pub spec: ApiKeySpecEntity,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeySpecEntity {
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub expiry: Option<DateTime<Utc>>,
     /// The owner; empty means the caller.
     #[serde(default, deserialize_with = "nullable")]
@@ -83,7 +86,7 @@ pub struct ApiKeySpecEntity {
 }
 
 /// `v1ApiKeyUpdate`: name, description and expiry; absent fields stay as they are.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiKeyUpdate {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -91,14 +94,15 @@ pub struct ApiKeyUpdate {
     pub spec: ApiKeySpecUpdate,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiKeySpecUpdate {
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub expiry: Option<DateTime<Utc>>,
 }
 
 /// `v1ApiKeyCreateResponse`: the only response that ever carries a key's value.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyCreateResponse {
     pub api_key: String,
@@ -115,7 +119,7 @@ impl std::fmt::Debug for ApiKeyCreateResponse {
 }
 
 /// `v1ApiKeyActiveState`. A missing `isActive` reads as false, as Go's zero value would.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyActiveState {
     #[serde(default, deserialize_with = "nullable")]
@@ -123,7 +127,7 @@ pub struct ApiKeyActiveState {
 }
 
 /// Easel extension: `GET/PUT /v1/tenants/{tenantUid}/apiKeySettings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeySettings {
     /// The longest lifetime a new or edited key may have, in days.
@@ -131,7 +135,7 @@ pub struct ApiKeySettings {
 }
 
 /// Query parameters of `GET /v1/apiKeys`: the common paging ones and an owner filter.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]

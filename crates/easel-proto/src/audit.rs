@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::{nullable, ListMeta, ObjectMeta};
 
 /// `v1Audits`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Audits {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Audit>,
@@ -13,14 +13,14 @@ pub struct Audits {
 }
 
 /// `v1Audit`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Audit {
     pub metadata: ObjectMeta,
     pub spec: AuditSpec,
 }
 
 /// `v1AuditSpec`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditSpec {
     /// The action, `resource.operation` (for example `apiKey.revoke`).
@@ -36,7 +36,7 @@ pub struct AuditSpec {
 }
 
 /// `v1AuditActor`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditActor {
     /// `user`, or `system` for the deployment itself (bootstrap, the admin CLI).
@@ -48,7 +48,7 @@ pub struct AuditActor {
 }
 
 /// `v1UserMeta`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditUser {
     pub uid: String,
@@ -58,20 +58,20 @@ pub struct AuditUser {
 }
 
 /// `v1ProjectMeta`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditProject {
     pub uid: String,
 }
 
 /// `v1AuditResourceReference`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuditResourceReference {
     pub kind: String,
     pub uid: String,
 }
 
 /// Query of `GET /v1/audits` (and of the CSV export).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]

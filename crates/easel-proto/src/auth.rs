@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::nullable;
 
 /// `v1AuthLogin`. Its `Debug` never shows the password.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthLogin {
     #[serde(default, deserialize_with = "nullable")]
@@ -28,7 +28,7 @@ impl std::fmt::Debug for AuthLogin {
 }
 
 /// `v1UserToken`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserToken {
     #[serde(rename = "Authorization")]
     pub authorization: String,
@@ -45,7 +45,7 @@ impl std::fmt::Debug for UserToken {
 }
 
 /// `v1SsoLogin`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SsoLogin {
     pub display_name: String,
@@ -55,7 +55,7 @@ pub struct SsoLogin {
 }
 
 /// `v1Organization`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub auth_type: String,
@@ -66,14 +66,14 @@ pub struct Organization {
 }
 
 /// `v1Organizations`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Organizations {
     #[serde(default, deserialize_with = "nullable")]
     pub organizations: Vec<Organization>,
 }
 
 /// `v1LoginResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
     pub app_env: String,
@@ -88,7 +88,7 @@ pub struct LoginResponse {
 }
 
 /// `v1AuthTokenRevoke`.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AuthTokenRevoke {
     #[serde(default, deserialize_with = "nullable")]
     pub tokens: Vec<String>,
@@ -101,7 +101,7 @@ impl std::fmt::Debug for AuthTokenRevoke {
 }
 
 /// `v1AuthTokenSettings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthTokenSettings {
     pub expiry_time_minutes: i64,
@@ -109,10 +109,11 @@ pub struct AuthTokenSettings {
 
 /// `v1TenantPasswordPolicyEntity`. Easel applies `minLength`; composition rules, `regex`
 /// and `expiryDurationInDays` must be zero or empty (NIST SP 800-63B).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordPolicy {
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub creation_timestamp: Option<DateTime<Utc>>,
     #[serde(default)]
     pub expiry_duration_in_days: i64,
@@ -135,11 +136,12 @@ pub struct PasswordPolicy {
     #[serde(default, deserialize_with = "nullable")]
     pub regex: String,
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub update_timestamp: Option<DateTime<Utc>>,
 }
 
 /// `{password}`: the body of the reset and activation endpoints.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PasswordBody {
     #[serde(default, deserialize_with = "nullable")]
     pub password: String,
@@ -152,7 +154,7 @@ impl std::fmt::Debug for PasswordBody {
 }
 
 /// `{emailId}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailBody {
     #[serde(default, deserialize_with = "nullable")]
@@ -160,7 +162,7 @@ pub struct EmailBody {
 }
 
 /// `{currentPassword, emailId, newPassword}` and `{currentPassword, newPassword}`.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordChange {
     #[serde(default, deserialize_with = "nullable")]
@@ -182,7 +184,7 @@ impl std::fmt::Debug for PasswordChange {
 }
 
 /// Query of `POST /v1/auth/authenticate` and the refresh calls.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SetCookieQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,7 +192,7 @@ pub struct SetCookieQuery {
 }
 
 /// Query of `GET /v1/auth/org`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgQuery {
     #[serde(default)]
@@ -198,7 +200,7 @@ pub struct OrgQuery {
 }
 
 /// Query of `GET /v1/auth/user/org/forgot`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EmailQuery {
     #[serde(default)]

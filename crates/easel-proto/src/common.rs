@@ -15,7 +15,7 @@ where
 }
 
 /// `v1ObjectMeta`. On input, `uid` and the timestamps are read but ignored by the server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     #[serde(default, deserialize_with = "nullable")]
@@ -28,16 +28,19 @@ pub struct ObjectMeta {
     #[serde(default, deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub creation_timestamp: Option<DateTime<Utc>>,
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub last_modified_timestamp: Option<DateTime<Utc>>,
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub deletion_timestamp: Option<DateTime<Utc>>,
 }
 
 /// `v1ListMetaData`: always present on lists, all four fields always emitted.
 /// `continue` is empty on the last page.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListMeta {
     #[serde(rename = "continue", default, deserialize_with = "nullable")]
     pub continue_token: String,
@@ -50,13 +53,13 @@ pub struct ListMeta {
 }
 
 /// `v1Uid`, the body of every 201.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Uid {
     pub uid: String,
 }
 
 /// `v1Error`: `{code, message, ref, details}`. `ref` is the request id.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
@@ -67,13 +70,13 @@ pub struct ErrorBody {
 }
 
 /// `v1HealthPing`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HealthPing {
     pub msg: String,
 }
 
 /// One operation of a JSON Patch (`v1HttpPatch`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HttpPatch {
     pub op: String,
     pub path: String,
@@ -85,7 +88,7 @@ pub struct HttpPatch {
 
 /// Query parameters shared by every list call. `filters` and `orderBy` are read so that a
 /// request using them is refused clearly rather than answered as if they were not there.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]

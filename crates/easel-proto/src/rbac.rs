@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::common::{nullable, ListMeta, ObjectMeta};
 use crate::user::UserStatus;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Role {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -18,7 +18,7 @@ pub struct Role {
     pub status: RoleStatus,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoleSpec {
     #[serde(default, deserialize_with = "nullable")]
     pub permissions: Vec<String>,
@@ -29,7 +29,7 @@ pub struct RoleSpec {
     pub role_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleStatus {
     #[serde(default = "yes")]
@@ -46,7 +46,7 @@ impl Default for RoleStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Roles {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Role>,
@@ -55,33 +55,33 @@ pub struct Roles {
 }
 
 /// `v1RoleClone`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoleClone {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: NameOnly,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NameOnly {
     #[serde(default, deserialize_with = "nullable")]
     pub name: String,
 }
 
 /// One entry of `v1Permissions`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PermissionGroup {
     pub name: String,
     pub permissions: Vec<String>,
     pub scope: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScopeQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Team {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -91,7 +91,7 @@ pub struct Team {
     pub status: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TeamSpec {
     /// Tenant role uids. `null` on update leaves them.
     #[serde(default)]
@@ -103,7 +103,7 @@ pub struct TeamSpec {
     pub users: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Teams {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Team>,
@@ -112,14 +112,14 @@ pub struct Teams {
 }
 
 /// `v1UidSummary`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UidSummary {
     pub name: String,
     pub uid: String,
 }
 
 /// `v1UserRolesEntity` (and `v1TeamTenantRolesEntity`, which has `roles` only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RolesEntity {
     #[serde(default, deserialize_with = "nullable")]
@@ -129,20 +129,20 @@ pub struct RolesEntity {
 }
 
 /// `v1UserRoleUIDs` / `v1TeamTenantRolesUpdate`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RoleUids {
     #[serde(default, deserialize_with = "nullable")]
     pub roles: Vec<String>,
 }
 
 /// `v1ProjectRolesEntity`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectRolesEntity {
     #[serde(default, deserialize_with = "nullable")]
     pub projects: Vec<ProjectRoles>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectRoles {
     pub name: String,
@@ -154,13 +154,13 @@ pub struct ProjectRoles {
 }
 
 /// `v1ProjectRolesPatch`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectRolesPatch {
     #[serde(default, deserialize_with = "nullable")]
     pub projects: Vec<ProjectRoleUids>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectRoleUids {
     #[serde(default, deserialize_with = "nullable")]
@@ -170,7 +170,7 @@ pub struct ProjectRoleUids {
 }
 
 /// `v1UserRoleMap` / `v1TeamRoleMap`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubjectRoles {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,7 +182,7 @@ pub struct SubjectRoles {
 }
 
 /// `v1ProjectEntity` (create and update) and `v1Project` (read, with `status`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Project {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -192,7 +192,7 @@ pub struct Project {
     pub status: Option<ProjectStatus>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSpec {
     #[serde(default, deserialize_with = "nullable")]
@@ -205,14 +205,14 @@ pub struct ProjectSpec {
     pub users: Option<Vec<SubjectRoles>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectStatus {
     pub is_disabled: bool,
 }
 
 /// `v1ProjectTeamsEntity` / `v1ProjectUsersEntity`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectMembers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teams: Option<Vec<SubjectRoles>>,
@@ -221,7 +221,7 @@ pub struct ProjectMembers {
 }
 
 /// `v1FilterString`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FilterString {
     #[serde(default)]
@@ -236,7 +236,7 @@ pub struct FilterString {
     pub ignore_case: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SortSpec {
     #[serde(default)]
     pub field: Option<String>,
@@ -245,7 +245,7 @@ pub struct SortSpec {
 }
 
 /// `v1ProjectsFilterSpec`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectsFilterSpec {
     #[serde(default, deserialize_with = "nullable")]
     pub filter: ProjectFilter,
@@ -253,14 +253,14 @@ pub struct ProjectsFilterSpec {
     pub sort: Vec<SortSpec>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectFilter {
     #[serde(default)]
     pub name: Option<FilterString>,
 }
 
 /// `v1ProjectSummary` (the parts Easel fills).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSummary {
     pub metadata: ObjectMeta,
@@ -268,7 +268,7 @@ pub struct ProjectSummary {
     pub status: serde_json::Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectSpecSummary {
     pub logo_url: String,
@@ -276,7 +276,7 @@ pub struct ProjectSpecSummary {
     pub users: Vec<UidSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectsSummary {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<ProjectSummary>,
@@ -285,24 +285,24 @@ pub struct ProjectsSummary {
 }
 
 /// `v1ProjectsMetadata`: no `listmeta`, as Palette's has none.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectsMetadata {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<ProjectMetadata>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProjectMetadata {
     pub metadata: UidSummary,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NameQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectDeleteQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,12 +310,12 @@ pub struct ProjectDeleteQuery {
 }
 
 /// `v1UsersMetadata`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsersMetadata {
     pub items: Vec<UserMeta>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserMeta {
     pub email_id: String,
@@ -324,7 +324,7 @@ pub struct UserMeta {
 }
 
 /// `v1UsersSummarySpec`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsersSummarySpec {
     #[serde(default, deserialize_with = "nullable")]
     pub filter: UsersFilter,
@@ -332,7 +332,7 @@ pub struct UsersSummarySpec {
     pub sort: Vec<SortSpec>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UsersFilter {
     #[serde(default)]
@@ -342,19 +342,19 @@ pub struct UsersFilter {
 }
 
 /// `v1UsersSummaryList`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UsersSummaryList {
     pub items: Vec<UserSummary>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserSummary {
     pub metadata: ObjectMeta,
     pub spec: UserSpecSummary,
     pub status: UserStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSpecSummary {
     pub email_id: String,

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{nullable, ListMeta, ObjectMeta};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tenant {
     pub metadata: ObjectMeta,
     pub spec: TenantSpec,
     pub status: TenantStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpec {
     pub org_name: String,
@@ -20,7 +20,7 @@ pub struct TenantSpec {
     pub default_login_mode: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantStatus {
     pub is_active: bool,
@@ -28,7 +28,7 @@ pub struct TenantStatus {
     pub to_be_deleted: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tenants {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Tenant>,
@@ -38,7 +38,7 @@ pub struct Tenants {
 
 /// `v1TenantEntity`: the operator's create request. `spec.orgName` (or `metadata.name`) names
 /// the organisation; `emailId`, `firstName` and `lastName` its first admin.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TenantEntity {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -46,7 +46,7 @@ pub struct TenantEntity {
     pub spec: TenantSpecEntity,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSpecEntity {
     #[serde(default, deserialize_with = "nullable")]
@@ -60,7 +60,7 @@ pub struct TenantSpecEntity {
 }
 
 /// `v1TenantBasicEntity`: what `POST /v1/tenants/validate` checks.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantBasicEntity {
     #[serde(default, deserialize_with = "nullable")]
@@ -70,7 +70,7 @@ pub struct TenantBasicEntity {
 }
 
 /// `v1TenantSelfSignUpSpec`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantSignUp {
     #[serde(default, deserialize_with = "nullable")]
@@ -88,7 +88,7 @@ fn default_true() -> bool {
 }
 
 /// `v1TenantActivate`: `isActive` defaults to true, as the contract says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantActivate {
     #[serde(default = "default_true")]
@@ -96,14 +96,14 @@ pub struct TenantActivate {
 }
 
 /// `v1TenantDomains`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TenantDomains {
     #[serde(default, deserialize_with = "nullable")]
     pub domains: Vec<String>,
 }
 
 /// Easel extension: `GET /v1/system/operators`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Operator {
     pub user_uid: String,
@@ -112,14 +112,14 @@ pub struct Operator {
     pub is_active: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Operators {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<Operator>,
 }
 
 /// `GET`/`PATCH /v1/system/ratelimit`: whether this node limits request rates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemRateLimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{nullable, ListMeta, ObjectMeta};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     pub metadata: ObjectMeta,
     pub spec: UserSpec,
     pub status: UserStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSpec {
     pub email_id: String,
@@ -24,7 +24,7 @@ pub struct UserSpec {
 }
 
 /// `v1UserStatus`: its first three fields are always emitted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserStatus {
     #[serde(default)]
@@ -33,10 +33,11 @@ pub struct UserStatus {
     #[serde(default)]
     pub is_password_resetting: bool,
     #[serde(default, with = "crate::time::optional")]
+    #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub last_sign_in: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Users {
     #[serde(default, deserialize_with = "nullable")]
     pub items: Vec<User>,
@@ -45,7 +46,7 @@ pub struct Users {
 }
 
 /// `v1UserEntity`: the create request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserEntity {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -53,7 +54,7 @@ pub struct UserEntity {
     pub spec: UserSpecEntity,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSpecEntity {
     #[serde(default, deserialize_with = "nullable")]
@@ -72,7 +73,7 @@ pub struct UserSpecEntity {
 }
 
 /// `v1UserUpdateEntity`: PUT replaces names and email; `roles`, when sent, replaces the roles.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UserUpdateEntity {
     #[serde(default, deserialize_with = "nullable")]
     pub metadata: ObjectMeta,
@@ -80,7 +81,7 @@ pub struct UserUpdateEntity {
     pub spec: UserUpdateSpecEntity,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserUpdateSpecEntity {
     #[serde(default, deserialize_with = "nullable")]
@@ -95,7 +96,7 @@ pub struct UserUpdateSpecEntity {
 }
 
 /// `v1UserInfo`: who the caller is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserInfo {
     pub org_name: String,

@@ -106,6 +106,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // ---- API reference: try an operation from the OpenAPI document ----
+  if (document.getElementById("try-form")) loadReference();
+
   // ---- operators: tenants ----
   if (document.getElementById("tenants")) loadTenants();
   on("tenant-create", async (form) => {
@@ -135,6 +138,67 @@ document.addEventListener("DOMContentLoaded", () => {
     else say("password-result", (r.json && r.json.message) || "That did not work.");
   });
 });
+
+async function loadReference() {
+  const doc = (await call("GET", "/v1/openapi.json")).json;
+  const select = document.getElementById("try-operation");
+  const operations = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      operations.push({ method: method.toUpperCase(), path, op });
+    }
+  }
+  for (const [i, o] of operations.entries()) {
+    const option = document.createElement("option");
+    option.value = String(i);
+    option.textContent = `${o.method} ${o.path}`;
+    select.appendChild(option);
+  }
+  const params = document.getElementById("try-parameters");
+  const bodyLabel = document.getElementById("try-body-label");
+  const body = document.getElementById("try-body");
+  const show = () => {
+    const o = operations[Number(select.value)];
+    params.replaceChildren();
+    for (const p of o.op.parameters || []) {
+      const label = document.createElement("label");
+      label.textContent = `${p.name} (${p.in}${p.required ? ", required" : ""}) `;
+      const input = document.createElement("input");
+      input.name = p.name;
+      input.dataset.in = p.in;
+      input.required = !!p.required;
+      label.appendChild(input);
+      params.appendChild(label);
+    }
+    bodyLabel.hidden = !o.op.requestBody;
+    body.value = o.op.requestBody ? "{}" : "";
+    document.getElementById("try-status").textContent = o.op.description || "";
+    document.getElementById("try-result").textContent = "";
+  };
+  select.addEventListener("change", show);
+  show();
+  document.getElementById("try-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const o = operations[Number(select.value)];
+    let path = o.path;
+    const query = new URLSearchParams();
+    for (const input of params.querySelectorAll("input")) {
+      if (input.dataset.in === "path") path = path.replace(`{${input.name}}`, encodeURIComponent(input.value));
+      else if (input.value !== "") query.set(input.name, input.value);
+    }
+    const url = query.toString() ? `${path}?${query}` : path;
+    let payload;
+    if (o.op.requestBody && body.value.trim() !== "") {
+      try { payload = JSON.parse(body.value); } catch (_) {
+        document.getElementById("try-status").textContent = "The body is not valid JSON.";
+        return;
+      }
+    }
+    const r = await call(o.method, url, payload);
+    document.getElementById("try-status").textContent = `${o.method} ${url}: ${r.status}`;
+    document.getElementById("try-result").textContent = r.json === null ? "" : JSON.stringify(r.json, null, 2);
+  });
+}
 
 async function loadTenants() {
   const r = await call("GET", "/v1/tenants?limit=50");

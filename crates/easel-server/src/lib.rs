@@ -14,6 +14,7 @@ pub mod console;
 pub mod context;
 pub mod error;
 pub mod json;
+pub mod openapi;
 pub mod ratelimit;
 pub mod rbac_routes;
 pub mod routes;

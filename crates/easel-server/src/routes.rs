@@ -19,6 +19,7 @@ use crate::AppState;
 
 pub fn router() -> Routes {
     Routes::default()
+        .add("/v1/openapi.json", get(openapi), &[("GET", "public")])
         .add("/v1/health/ping", get(health_ping), &[("GET", "public")])
         .add("/v1/health/ready", get(health_ready), &[("GET", "public")])
         .add(
@@ -87,6 +88,19 @@ fn page_params(
         offset,
         continue_token,
     }
+}
+
+/// No authentication: this API's OpenAPI document (generated once per process).
+async fn openapi() -> impl IntoResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = DOCUMENT.get_or_init(crate::openapi::document_text).as_str();
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        text,
+    )
 }
 
 /// No authentication: the process is up.

@@ -30,6 +30,10 @@ const CALLERS: [&str; 9] = [
 fn expectations() -> BTreeMap<&'static str, [u16; 9]> {
     BTreeMap::from([
         (
+            "GET /v1/openapi.json",
+            [200, 200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
             "GET /v1/health/ping",
             [200, 200, 200, 200, 200, 200, 200, 200, 200],
         ),
