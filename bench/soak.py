@@ -24,8 +24,9 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         easel = Easel("sqlite", work, 18181, 18182)
         keys_file = os.path.join(work, "keys.txt")
-        easel.seed(10_000, users=1_000, sample=10_000, out=keys_file)
         easel.start()
+        easel.first_key()
+        easel.seed(10_000, users=1_000, sample=10_000, out=keys_file)
         pid = easel.proc.pid
         try:
             capacity = wrk(easel.base + "/v1/users/info", pid,

@@ -123,9 +123,7 @@ impl FromRequestParts<AppState> for Authenticated {
         if let Some(refusal) = key_limit_refusal(state, &caller) {
             return Err(refusal);
         }
-        if let Some(witness) = parts.extensions.get::<crate::context::CallerWitness>() {
-            let _ = witness.0.set(caller.clone());
-        }
+        crate::context::remember_caller(&caller);
         Ok(Authenticated(caller))
     }
 }

@@ -136,7 +136,11 @@ fn set_cookie_param(query: Option<&str>) -> Result<Option<bool>, ApiError> {
 
 /// Public. Trades an API key (`ApiKey` header or query parameter) for a token, or signs a
 /// person in with the `v1AuthLogin` body `{emailId, org, password}`.
-async fn authenticate(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+async fn authenticate(
+    State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
+    request: Request,
+) -> ApiResult<Response> {
     let (parts, body) = request.into_parts();
     let set_cookie = set_cookie_param(parts.uri.query())?;
     if let Some(key) = presented_key(&parts).filter(|k| !k.is_empty()) {
@@ -152,11 +156,7 @@ async fn authenticate(State(state): State<AppState>, request: Request) -> ApiRes
             "send an API key, or emailId and password (and org when you belong to several)",
         ));
     }
-    let source = parts
-        .extensions
-        .get::<ClientAddress>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+    let source = client.to_string();
     let org = Some(login.org.as_str()).filter(|o| !o.trim().is_empty());
     let issued = state
         .easel

@@ -27,14 +27,51 @@ use crate::error::{body, PendingError};
 use crate::ratelimit::{RateLimiter, Verdict};
 
 /// The address a request is counted and throttled under (see [`RateLimiter::client_address`]),
-/// for handlers: sign-in and sign-up throttle by it.
+/// as an extractor: sign-in and sign-up throttle by it.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub IpAddr);
 
-/// Who made the request, once authenticated: set by the `Authenticated` extractor so that a
-/// refusal (403) can be recorded in the caller's audit log when the answer leaves.
-#[derive(Clone, Default)]
-pub struct CallerWitness(pub Arc<std::sync::OnceLock<Arc<easel_core::Caller>>>);
+impl axum::extract::FromRequestParts<crate::AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_address(
+            &parts.extensions,
+            &parts.headers,
+            &state.limiter,
+        )))
+    }
+}
+
+/// The client's address: the peer's, or what a trusted proxy says. Requests that arrive
+/// without a peer address (driven in-process) count as loopback.
+fn client_address(
+    extensions: &axum::http::Extensions,
+    headers: &axum::http::HeaderMap,
+    limiter: &RateLimiter,
+) -> IpAddr {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
+    limiter.client_address(peer, headers)
+}
+
+type CallerSlot = std::cell::RefCell<Option<Arc<easel_core::Caller>>>;
+
+tokio::task_local! {
+    /// Who made the request being served, once the `Authenticated` extractor knows, so that a
+    /// refusal (403) can be recorded in that caller's audit log when the answer leaves. A
+    /// task-local rather than a request extension: it costs no allocation per request.
+    static CALLER: CallerSlot;
+}
+
+/// Called by the `Authenticated` extractor: the request being served is this caller's.
+pub fn remember_caller(caller: &Arc<easel_core::Caller>) {
+    let _ = CALLER.try_with(|slot| *slot.borrow_mut() = Some(caller.clone()));
+}
 
 /// What every request is checked against before it reaches a handler.
 pub struct Guard {
@@ -49,6 +86,9 @@ pub struct Guard {
     pub limiter: Arc<RateLimiter>,
     /// Whether to send `Strict-Transport-Security` (clients reach the server over TLS).
     pub hsts: bool,
+    /// Route templates with a `{token}` segment: requests to them are logged (and audited)
+    /// as the template.
+    pub token_routes: Arc<[&'static str]>,
 }
 
 /// The id of the request being served: `ref` in error bodies and `X-Request-Id` in headers.
@@ -108,18 +148,12 @@ impl RequestId {
 #[derive(Clone)]
 pub struct RequestContext<S> {
     inner: S,
-    /// Route templates with a `{token}` segment: requests to them are logged as the template.
-    token_routes: Arc<[&'static str]>,
     guard: Arc<Guard>,
 }
 
 impl<S> RequestContext<S> {
-    pub fn new(inner: S, token_routes: Arc<[&'static str]>, guard: Arc<Guard>) -> Self {
-        RequestContext {
-            inner,
-            token_routes,
-            guard,
-        }
+    pub fn new(inner: S, guard: Arc<Guard>) -> Self {
+        RequestContext { inner, guard }
     }
 
     /// Why a request is refused before routing, if it is.
@@ -149,13 +183,10 @@ impl<S> RequestContext<S> {
         if too_large {
             return Some(Refusal::Status(StatusCode::PAYLOAD_TOO_LARGE));
         }
-        // Requests that arrive without a peer address (driven in-process) count as loopback.
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
-        let client = guard.limiter.client_address(peer, request.headers());
-        request.extensions_mut().insert(ClientAddress(client));
+        if !guard.limiter.is_active() {
+            return None;
+        }
+        let client = client_address(request.extensions(), request.headers(), &guard.limiter);
         if let Some(verdict) = guard.limiter.check_address(client, request.uri().path()) {
             if !verdict.allowed {
                 return Some(Refusal::RateLimited(verdict));
@@ -191,14 +222,12 @@ where
         } else {
             span.record(
                 "path",
-                loggable_path(&self.token_routes, request.uri().path()),
+                loggable_path(&self.guard.token_routes, request.uri().path()),
             );
             Some(Instant::now())
         };
         let refusal = self.refusal(&mut request);
         let verdict = request.extensions().get::<Verdict>().copied();
-        let witness = CallerWitness::default();
-        request.extensions_mut().insert(witness.clone());
         let method = request.method().clone();
         let uri = request.uri().clone();
         let (inner, permit) = match refusal {
@@ -221,18 +250,16 @@ where
             },
         };
         ContextFuture {
-            inner: inner.instrument(span),
+            inner: CALLER.scope(CallerSlot::default(), inner).instrument(span),
             id,
             started,
             verdict,
             hsts: self.guard.hsts,
             _permit: permit,
             refusal_record: RefusalRecord {
-                witness,
                 method,
                 uri,
                 guard: self.guard.clone(),
-                token_routes: self.token_routes.clone(),
             },
         }
     }
@@ -316,7 +343,7 @@ where
 pin_project_lite::pin_project! {
     pub struct ContextFuture<F> {
         #[pin]
-        inner: Instrumented<Inner<F>>,
+        inner: Instrumented<tokio::task::futures::TaskLocalFuture<CallerSlot, Inner<F>>>,
         id: RequestId,
         started: Option<Instant>,
         // The rate-limit count of an allowed request, for its headers.
@@ -330,26 +357,21 @@ pin_project_lite::pin_project! {
 
 /// What it takes to record a refused request once its answer is known.
 struct RefusalRecord {
-    witness: CallerWitness,
     method: axum::http::Method,
     uri: axum::http::Uri,
     guard: Arc<Guard>,
-    token_routes: Arc<[&'static str]>,
 }
 
 impl RefusalRecord {
-    /// Records a 403 given to an authenticated caller, in the background: the answer does not
-    /// wait for the audit row.
-    fn record(&self, response: &Response) {
-        let Some(caller) = self.witness.0.get().cloned() else {
-            return;
-        };
+    /// Records a 403 given to `caller`, in the background: the answer does not wait for the
+    /// audit row.
+    fn record(&self, caller: Arc<easel_core::Caller>, response: &Response) {
         let reason = response
             .extensions()
             .get::<PendingError>()
             .map(|e| e.0.message.clone())
             .unwrap_or_default();
-        let path = loggable_path(&self.token_routes, self.uri.path());
+        let path = loggable_path(&self.guard.token_routes, self.uri.path());
         let request = format!("{} {path}", self.method);
         let easel = self.guard.easel.clone();
         tokio::spawn(async move { easel.record_refusal(&caller, &request, &reason).await });
@@ -366,7 +388,15 @@ where
         let mut this = self.project();
         let mut response = std::task::ready!(this.inner.as_mut().poll(cx))?;
         if response.status() == StatusCode::FORBIDDEN {
-            this.refusal_record.record(&response);
+            let caller = this
+                .inner
+                .as_mut()
+                .inner_pin_mut()
+                .take_value()
+                .and_then(std::cell::RefCell::into_inner);
+            if let Some(caller) = caller {
+                this.refusal_record.record(caller, &response);
+            }
         }
         let id = this.id.as_str();
         if response.status().is_client_error() || response.status().is_server_error() {

@@ -107,6 +107,7 @@ pub fn app(state: AppState, limits: &HttpLimits) -> App {
         in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight.max(1))),
         limiter: state.limiter.clone(),
         hsts: state.secure_cookies,
+        token_routes,
     });
     let router = routes.router.with_state(state);
     let timeout = tower_http::timeout::Timeout::with_status_code(
@@ -114,7 +115,7 @@ pub fn app(state: AppState, limits: &HttpLimits) -> App {
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
         limits.request_timeout,
     );
-    context::RequestContext::new(timeout, token_routes, guard)
+    context::RequestContext::new(timeout, guard)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight

@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post, put};
-use axum::Extension;
 use axum::Json;
 use easel_core::model::Tenant;
 use easel_core::paging::PageParams;
@@ -165,7 +164,7 @@ async fn tenants_validate(
 /// Public, when sign-up is allowed (403 otherwise): 204, and a mailed link.
 async fn signup(
     State(state): State<AppState>,
-    Extension(ClientAddress(source)): Extension<ClientAddress>,
+    ClientAddress(source): ClientAddress,
     ApiJson(body): ApiJson<proto::TenantSignUp>,
 ) -> ApiResult<StatusCode> {
     state
