@@ -163,8 +163,9 @@ pub struct Easel {
     signing_key_creation: tokio::sync::Mutex<()>,
     /// Taken by a list request that finds no count at all, so that the requests in flight
     /// when a count is missing (at start, or after a user or tenant change) count once, not
-    /// once each.
-    first_count: tokio::sync::Mutex<()>,
+    /// once each. Striped by list, so that a slow first count of one large list does not
+    /// hold up the first counts of others (unless they share a stripe: 1 in 64).
+    first_count: [tokio::sync::Mutex<()>; 64],
     /// Verified callers, and the key uses counted since the last flush.
     cache: AuthCache,
     /// Recent counts of API-key lists (`listmeta.count`).
@@ -227,7 +228,7 @@ impl Easel {
             signer: RwLock::new(None),
             dummy_hash,
             signing_key_creation: tokio::sync::Mutex::new(()),
-            first_count: tokio::sync::Mutex::new(()),
+            first_count: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
             config,
         })
@@ -793,8 +794,14 @@ impl Easel {
         let now = self.now();
         let mut lookup = self.key_counts.get(&counted, now);
         let _counting = if lookup == crate::cache::CountLookup::Missing {
-            // Wait for whoever is counting, then look again.
-            let counting = self.first_count.lock().await;
+            // Wait for whoever is counting this list, then look again.
+            let stripe = {
+                use std::hash::{BuildHasher, BuildHasherDefault};
+                let hasher =
+                    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+                hasher.hash_one(&counted) as usize % self.first_count.len()
+            };
+            let counting = self.first_count[stripe].lock().await;
             lookup = self.key_counts.get(&counted, now);
             Some(counting)
         } else {
