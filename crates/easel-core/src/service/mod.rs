@@ -176,6 +176,18 @@ pub struct Easel {
 
 const LIST_USERS: &str = "users";
 
+/// Bulk-loads keys in the order of their uids, as keys created one at a time arrive (a uid
+/// begins with its creation second): the rows of a list page then sit together in the table
+/// as they would in a real deployment, rather than scattered by the random tail of uids
+/// minted in the same second.
+async fn insert_in_uid_order(
+    store: &dyn Store,
+    batch: &mut [(ApiKey, crate::apikey::KeyHash)],
+) -> Result<()> {
+    batch.sort_by(|a, b| a.0.uid.cmp(&b.0.uid));
+    store.bulk_insert(&[], batch).await
+}
+
 fn not_found_uid(kind: &'static str, raw: &str) -> Result<Uid> {
     Uid::parse(raw).ok_or(Error::NotFound { kind })
 }
@@ -1132,11 +1144,11 @@ impl Easel {
             }
             keys_batch.push((key, generated.hash));
             if keys_batch.len() == BATCH {
-                self.store.bulk_insert(&[], &keys_batch).await?;
+                insert_in_uid_order(self.store.as_ref(), &mut keys_batch).await?;
                 keys_batch.clear();
             }
         }
-        self.store.bulk_insert(&[], &keys_batch).await?;
+        insert_in_uid_order(self.store.as_ref(), &mut keys_batch).await?;
         self.store.refresh_statistics().await?;
         Ok(sampled)
     }
