@@ -11,9 +11,8 @@ use std::borrow::Cow;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
-use easel_core::{AuthFailure, Caller, Error};
-
 use axum::response::{IntoResponse, Response};
+use easel_core::{AuthFailure, Caller, Error};
 
 use crate::error::{ApiError, PendingError};
 use crate::AppState;
@@ -150,25 +149,22 @@ async fn authenticated_caller(
     parts: &mut Parts,
     state: &AppState,
 ) -> Result<std::sync::Arc<Caller>, ApiError> {
-    {
-        let caller = match presented(parts) {
-            Some(Credential::ApiKey(key)) if !key.is_empty() => {
-                state.easel.authenticate_api_key(&key).await?
-            }
-            Some(Credential::Token(token)) if !token.is_empty() => {
-                state.easel.authenticate_token(&token).await?
-            }
-            _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),
-        };
-        let caller = match project_uid(parts) {
-            Some(project) => std::sync::Arc::new(
-                state
-                    .easel
-                    .enter_project(Caller::clone(&caller), &project)
-                    .await?,
-            ),
-            None => caller,
-        };
-        Ok(caller)
-    }
+    let caller = match presented(parts) {
+        Some(Credential::ApiKey(key)) if !key.is_empty() => {
+            state.easel.authenticate_api_key(&key).await?
+        }
+        Some(Credential::Token(token)) if !token.is_empty() => {
+            state.easel.authenticate_token(&token).await?
+        }
+        _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),
+    };
+    Ok(match project_uid(parts) {
+        Some(project) => std::sync::Arc::new(
+            state
+                .easel
+                .enter_project(Caller::clone(&caller), &project)
+                .await?,
+        ),
+        None => caller,
+    })
 }
