@@ -139,6 +139,7 @@ easel_store_sql::sql_store! {
     json_agg = "json_agg",
     json_array = "json_build_array",
     json_text = "::text",
+    key_page_as_json = false,
     random_uid = "substr(md5(random()::text || $1), 1, 24)",
     map_err = db_error,
     publish = publish,

@@ -101,6 +101,7 @@ pub fn decode_key_page(
 ///     json_agg = "json_group_array",
 ///     json_array = "json_array",
 ///     json_text = "",
+///     key_page_as_json = true,
 ///     map_err = crate::db_error,
 /// }
 /// ```
@@ -114,6 +115,7 @@ macro_rules! sql_store {
         json_agg = $json_agg:literal,
         json_array = $json_array:literal,
         json_text = $json_text:literal,
+        key_page_as_json = $key_page_as_json:literal,
         random_uid = $random_uid:literal,
         map_err = $map_err:path,
         publish = $publish:path,
@@ -1038,27 +1040,49 @@ macro_rules! sql_store {
                         filter.push_str(&format!(" AND k.uid > ${}", params.len()));
                         offset = 0;
                     }
-                    // The page comes back as one JSON array (see `decode_key_page`).
-                    let sql = format!(
-                        "SELECT {}({}(p.uid, p.tenant_uid, p.owner_uid, p.name, \
-                         p.description, p.hint, p.expires_at, p.is_active, p.created_at, \
-                         p.updated_at, p.last_used_at, p.use_count, p.first_name, p.last_name)\
-                         ){} FROM (SELECT k.uid, k.tenant_uid, k.owner_uid, \
-                         k.name, k.description, k.hint, k.expires_at, \
-                         CASE WHEN k.is_active THEN 1 ELSE 0 END AS is_active, k.created_at, \
-                         k.updated_at, k.last_used_at, k.use_count, u.first_name, u.last_name \
-                         {KEY_VIEW_FROM} WHERE {filter} ORDER BY k.uid LIMIT {} OFFSET {offset}) p",
-                        $json_agg,
-                        $json_array,
-                        $json_text,
-                        window.limit + 1
-                    );
-                    let mut query = ::sqlx::query_scalar::<_, Option<String>>(&sql);
-                    for p in &params {
-                        query = query.bind(*p);
-                    }
-                    let page = query.fetch_one(&self.reader).await.map_err($map_err)?;
-                    let rows = $crate::decode_key_page(page.as_deref())?;
+                    let rows = if $key_page_as_json {
+                        // The page comes back as one JSON array (see `decode_key_page`).
+                        let sql = format!(
+                            "SELECT {}({}(p.uid, p.tenant_uid, p.owner_uid, p.name, \
+                             p.description, p.hint, p.expires_at, p.is_active, p.created_at, \
+                             p.updated_at, p.last_used_at, p.use_count, p.first_name, p.last_name)\
+                             ){} FROM (SELECT k.uid, k.tenant_uid, k.owner_uid, \
+                             k.name, k.description, k.hint, k.expires_at, \
+                             CASE WHEN k.is_active THEN 1 ELSE 0 END AS is_active, k.created_at, \
+                             k.updated_at, k.last_used_at, k.use_count, u.first_name, u.last_name \
+                             {KEY_VIEW_FROM} WHERE {filter} ORDER BY k.uid LIMIT {} OFFSET {offset}) p",
+                            $json_agg,
+                            $json_array,
+                            $json_text,
+                            window.limit + 1
+                        );
+                        let mut query = ::sqlx::query_scalar::<_, Option<String>>(&sql);
+                        for p in &params {
+                            query = query.bind(*p);
+                        }
+                        let page = query.fetch_one(&self.reader).await.map_err($map_err)?;
+                        $crate::decode_key_page(page.as_deref())?
+                    } else {
+                        // PostgreSQL sends rows in its binary format cheaply, and building
+                        // the JSON cost it more than the rows cost us.
+                        let sql = format!(
+                            "SELECT {KEY_COLUMNS}, u.first_name AS u_first_name, \
+                             u.last_name AS u_last_name {KEY_VIEW_FROM} WHERE {filter} \
+                             ORDER BY k.uid LIMIT {} OFFSET {offset}",
+                            window.limit + 1
+                        );
+                        let mut query = ::sqlx::query(&sql);
+                        for p in &params {
+                            query = query.bind(*p);
+                        }
+                        query
+                            .fetch_all(&self.reader)
+                            .await
+                            .map_err($map_err)?
+                            .iter()
+                            .map(key_view_from)
+                            .collect::<Result<Vec<_>>>()?
+                    };
                     let total = match known_total {
                         Some(total) => total,
                         None => {

@@ -108,6 +108,7 @@ easel_store_sql::sql_store! {
     json_agg = "json_group_array",
     json_array = "json_array",
     json_text = "",
+    key_page_as_json = true,
     random_uid = "lower(hex(randomblob(12)))",
     map_err = db_error,
     publish = publish,
