@@ -78,12 +78,7 @@ impl IntoResponse for ApiError {
                 axum::http::HeaderValue::from_static("ApiKey, Bearer"),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
-        }
+        // Every 503 gets `Retry-After` from the request context, whoever made it.
         response
     }
 }

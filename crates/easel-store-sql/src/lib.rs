@@ -30,6 +30,14 @@ pub fn fixed_size_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
     chunks
 }
 
+/// A value bound to a statement built at run time (list filters).
+#[derive(Debug, Clone, Copy)]
+pub enum SqlValue<'a> {
+    Text(&'a str),
+    /// A time, as stored: milliseconds since the epoch.
+    Millis(i64),
+}
+
 /// One API key of a list page as the page query of `list_api_keys` encodes it: a JSON array
 /// of the key's columns and its owner's names, in that query's order.
 #[derive(serde::Deserialize)]
@@ -2211,35 +2219,24 @@ macro_rules! sql_store {
                     window: &Window,
                     count: bool,
                 ) -> Result<Listed<AuditView>> {
-                    // Text and time parameters, bound in the order the conditions name them.
-                    let mut texts: Vec<(usize, &str)> = Vec::new();
-                    let mut times: Vec<(usize, i64)> = Vec::new();
+                    // Each condition's value, in the order of the `$n` the conditions name.
+                    let mut binds: Vec<$crate::SqlValue<'_>> = Vec::new();
                     let mut conditions: Vec<String> = Vec::new();
-                    let mut n = 0;
-                    macro_rules! by_text {
-                        ($column:literal, $value:expr) => {
-                            if let Some(value) = $value {
-                                n += 1;
-                                conditions.push(format!("{} = ${n}", $column));
-                                texts.push((n, value));
-                            }
-                        };
-                    }
-                    by_text!("a.tenant_uid", filter.tenant.as_ref().map(|u| u.as_str()));
-                    by_text!("a.actor_uid", filter.actor.as_ref().map(|u| u.as_str()));
-                    by_text!("a.project_uid", filter.project.as_ref().map(|u| u.as_str()));
-                    by_text!("a.resource_kind", filter.resource_kind.as_deref());
-                    by_text!("a.resource_uid", filter.resource.as_ref().map(|u| u.as_str()));
-                    by_text!("a.action_type", filter.action_type.as_deref());
-                    if let Some(since) = filter.since {
-                        n += 1;
-                        conditions.push(format!("a.created_at >= ${n}"));
-                        times.push((n, to_millis(since)));
-                    }
-                    if let Some(until) = filter.until {
-                        n += 1;
-                        conditions.push(format!("a.created_at <= ${n}"));
-                        times.push((n, to_millis(until)));
+                    let text = $crate::SqlValue::Text;
+                    for (test, value) in [
+                        ("a.tenant_uid =", filter.tenant.as_ref().map(|u| text(u.as_str()))),
+                        ("a.actor_uid =", filter.actor.as_ref().map(|u| text(u.as_str()))),
+                        ("a.project_uid =", filter.project.as_ref().map(|u| text(u.as_str()))),
+                        ("a.resource_kind =", filter.resource_kind.as_deref().map(text)),
+                        ("a.resource_uid =", filter.resource.as_ref().map(|u| text(u.as_str()))),
+                        ("a.action_type =", filter.action_type.as_deref().map(text)),
+                        ("a.created_at >=", filter.since.map(|t| $crate::SqlValue::Millis(to_millis(t)))),
+                        ("a.created_at <=", filter.until.map(|t| $crate::SqlValue::Millis(to_millis(t)))),
+                    ] {
+                        if let Some(value) = value {
+                            binds.push(value);
+                            conditions.push(format!("{test} ${}", binds.len()));
+                        }
                     }
                     let filtered = if conditions.is_empty() {
                         "TRUE".to_owned()
@@ -2248,16 +2245,14 @@ macro_rules! sql_store {
                     };
                     let mut offset = window.offset;
                     let mut page_conditions = filtered.clone();
-                    let mut after_param = None;
                     if let Some(after) = &window.after {
-                        n += 1;
                         // Keyset on (time, uid): the row after which the page starts is named
                         // by its uid, and its time is looked up.
                         page_conditions.push_str(&format!(
                             " AND (a.created_at, a.uid) < \
-                             (SELECT b.created_at, b.uid FROM audit_log b WHERE b.uid = ${n})"
+                             (SELECT b.created_at, b.uid FROM audit_log b WHERE b.uid = ${})",
+                            binds.len() + 1
                         ));
-                        after_param = Some((n, after.as_str()));
                         offset = 0;
                     }
                     let sql = format!(
@@ -2266,22 +2261,21 @@ macro_rules! sql_store {
                          LIMIT {} OFFSET {offset}",
                         window.limit + 1
                     );
-                    // Parameters are numbered in the order they were added: bind in that order.
-                    let mut ordered: Vec<(usize, Result<&str, i64>)> = texts
-                        .iter()
-                        .map(|(i, v)| (*i, Ok(*v)))
-                        .chain(times.iter().map(|(i, v)| (*i, Err(*v))))
-                        .collect();
-                    ordered.sort_by_key(|(i, _)| *i);
-                    let mut query = ::sqlx::query(&sql);
-                    for (_, value) in &ordered {
-                        query = match value {
-                            Ok(text) => query.bind(*text),
-                            Err(millis) => query.bind(*millis),
-                        };
+                    macro_rules! bind_all {
+                        ($query:expr) => {{
+                            let mut query = $query;
+                            for value in &binds {
+                                query = match value {
+                                    $crate::SqlValue::Text(text) => query.bind(*text),
+                                    $crate::SqlValue::Millis(millis) => query.bind(*millis),
+                                };
+                            }
+                            query
+                        }};
                     }
-                    if let Some((_, after)) = after_param {
-                        query = query.bind(after);
+                    let mut query = bind_all!(::sqlx::query(&sql));
+                    if let Some(after) = &window.after {
+                        query = query.bind(after.as_str());
                     }
                     let rows = query
                         .fetch_all(&self.reader)
@@ -2292,14 +2286,10 @@ macro_rules! sql_store {
                         .collect::<Result<Vec<_>>>()?;
                     let total = if count {
                         let sql = format!("SELECT COUNT(*) FROM audit_log a WHERE {filtered}");
-                        let mut query = ::sqlx::query_scalar::<_, i64>(&sql);
-                        for (_, value) in &ordered {
-                            query = match value {
-                                Ok(text) => query.bind(*text),
-                                Err(millis) => query.bind(*millis),
-                            };
-                        }
-                        query.fetch_one(&self.reader).await.map_err($map_err)?
+                        bind_all!(::sqlx::query_scalar::<_, i64>(&sql))
+                            .fetch_one(&self.reader)
+                            .await
+                            .map_err($map_err)?
                     } else {
                         0
                     };

@@ -96,27 +96,20 @@ async fn the_acknowledged_survives_kill_9(backend: Backend) {
 
     let restarted = spawn_serve_with(&db.url, "info", &["--rate-limits", "off"]).await;
     let http = reqwest::Client::new();
-    for key in &seen.created {
-        let status = http
-            .get(format!("{}/v1/users/info", restarted.base))
+    let status_with = |key: &str| {
+        http.get(format!("{}/v1/users/info", restarted.base))
             .header("ApiKey", key)
             .send()
-            .await
-            .unwrap()
-            .status();
+    };
+    for key in &seen.created {
+        let status = status_with(key).await.unwrap().status();
         assert_eq!(
             status, 200,
             "a key answered 201 before the crash authenticates after it"
         );
     }
     for key in &seen.revoked {
-        let status = http
-            .get(format!("{}/v1/users/info", restarted.base))
-            .header("ApiKey", key)
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = status_with(key).await.unwrap().status();
         assert_eq!(
             status, 401,
             "a key whose revocation was answered 204 stays refused"
