@@ -230,8 +230,14 @@ where
         let verdict = request.extensions().get::<Verdict>().copied();
         let method = request.method().clone();
         let uri = request.uri().clone();
+        // A refused request's body is never read: the connection cannot carry another request
+        // after it, and saying so keeps a client from sending one on it.
+        let close = {
+            use axum::body::HttpBody;
+            request.body().size_hint().exact() != Some(0)
+        };
         let (inner, permit) = match refusal {
-            Some(refusal) => (Inner::Refused { refusal }, None),
+            Some(refusal) => (Inner::Refused { refusal, close }, None),
             None => match self.guard.in_flight.clone().try_acquire_owned() {
                 Ok(permit) => (
                     Inner::Called {
@@ -244,6 +250,7 @@ where
                 Err(_) => (
                     Inner::Refused {
                         refusal: Refusal::Status(StatusCode::SERVICE_UNAVAILABLE),
+                        close,
                     },
                     None,
                 ),
@@ -304,7 +311,7 @@ pin_project_lite::pin_project! {
     #[project = InnerProjection]
     pub enum Inner<F> {
         Called { #[pin] future: F },
-        Refused { refusal: Refusal },
+        Refused { refusal: Refusal, close: bool },
     }
 }
 
@@ -317,8 +324,13 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             InnerProjection::Called { future } => future.poll(cx),
-            InnerProjection::Refused { refusal } => {
+            InnerProjection::Refused { refusal, close } => {
                 let mut response = Response::new(Body::empty());
+                if *close {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 match *refusal {
                     Refusal::Status(status) => *response.status_mut() = status,
                     Refusal::RateLimited(verdict) => {

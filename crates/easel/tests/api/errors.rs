@@ -182,6 +182,9 @@ on_both_stores! {
         let raw = server.admin.raw(Method::POST, "/v1/apiKeys", Some(&huge)).await.unwrap();
         assert_eq!(raw.status, 413);
         assert_eq!(raw.json()["code"], "PayloadTooLarge");
+        // Its body was never read, so the connection is closed rather than offered for reuse
+        // (a client that reused it would see its next request cut off).
+        assert_eq!(raw.headers["connection"], "close");
         // The same body sent chunked (no length announced) is cut off while it is read.
         let keys = server.admin.list_api_keys(&Default::default()).await.unwrap().items.len();
         assert_eq!(chunked_post(&server, "/v1/apiKeys", &huge).await, 413);
