@@ -121,6 +121,13 @@ impl ApiKey {
     }
 }
 
+/// A user's names, as key lists show them beside each key's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonNames {
+    pub first_name: String,
+    pub last_name: String,
+}
+
 /// A key with its owner's names, as lists and reads show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKeyView {

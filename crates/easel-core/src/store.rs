@@ -19,9 +19,9 @@ use crate::error::Result;
 use crate::ids::Uid;
 use crate::model::{
     ApiKey, ApiKeyView, AuditEntry, AuditFilter, AuditView, Binding, BootstrapSeed, CustomRole,
-    KeyAuth, KeySessionAuth, Listed, Member, PasswordPurpose, PasswordToken, Project, Session,
-    SessionAuth, SignIn, SigningKeyRecord, Signup, SubjectKind, Team, Tenant, TenantFilter, User,
-    Window,
+    KeyAuth, KeySessionAuth, Listed, Member, PasswordPurpose, PasswordToken, PersonNames, Project,
+    Session, SessionAuth, SignIn, SigningKeyRecord, Signup, SubjectKind, Team, Tenant,
+    TenantFilter, User, Window,
 };
 
 #[async_trait]
@@ -62,15 +62,19 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_api_key(&self, key: &ApiKey, hash: &KeyHash, audit: &AuditEntry) -> Result<()>;
     async fn api_key(&self, tenant: &Uid, uid: &Uid) -> Result<Option<ApiKeyView>>;
-    /// The tenant's keys in uid order, optionally only those of `owner`.
-    /// A page of keys; `known_total` skips counting them (the caller has a recent count).
+    /// A page of the tenant's keys in uid order, optionally only those of `owner`, without
+    /// their owners' names (see [`Store::user_names`]); `known_total` skips counting them (the
+    /// caller has a recent count).
     async fn list_api_keys(
         &self,
         tenant: &Uid,
         owner: Option<&Uid>,
         window: &Window,
         known_total: Option<i64>,
-    ) -> Result<Listed<ApiKeyView>>;
+    ) -> Result<Listed<ApiKey>>;
+    /// The names of those of `users` that are users of the tenant, in any order. Key lists
+    /// ask for the owners' names apart from the keys, so that a node can keep them.
+    async fn user_names(&self, tenant: &Uid, users: &[Uid]) -> Result<Vec<(Uid, PersonNames)>>;
     /// How many keys the tenant has (only those of `owner`, if given).
     async fn count_api_keys(&self, tenant: &Uid, owner: Option<&Uid>) -> Result<i64>;
     /// Writes name, description, expiry and active flag.

@@ -45,7 +45,7 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and applies pending migrations. Migrations take an
     /// advisory lock, so several nodes may start at once.
     pub async fn connect(url: &str) -> Result<PostgresStore, Error> {
-        let pool = PgPoolOptions::new()
+        let pool = easel_store_sql::ping_when_idle(PgPoolOptions::new())
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)

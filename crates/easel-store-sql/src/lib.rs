@@ -30,6 +30,50 @@ pub fn fixed_size_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
     chunks
 }
 
+/// Splits the values of an `IN (…)` list into statements of a few fixed sizes (1, 8 and 64
+/// values), padding the last with repeats of its final value, so that reading any number of
+/// rows by key runs one statement per 64 values through at most three prepared statements.
+pub fn padded_chunks<T: Clone>(values: &[T]) -> Vec<Vec<T>> {
+    values
+        .chunks(64)
+        .map(|chunk| {
+            let size = match chunk.len() {
+                1 => 1,
+                2..=8 => 8,
+                _ => 64,
+            };
+            let mut padded = chunk.to_vec();
+            padded.resize(size, chunk[chunk.len() - 1].clone());
+            padded
+        })
+        .collect()
+}
+
+/// How long a pooled connection may sit idle and still be handed out without a ping.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pool options that check a connection before use only if it sat idle for over a second,
+/// as HikariCP does, instead of on every acquire (sqlx's default). The driver also pings
+/// every connection it takes back, so that default cost two extra round trips per query: on
+/// PostgreSQL, a third of the database's work on a page of keys. A connection in steady use
+/// was just proven alive by the ping on its release; one that sat idle through a database
+/// restart is still caught before use.
+pub fn ping_when_idle<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    use sqlx::Connection;
+    options
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
 /// A value bound to a statement built at run time (list filters).
 #[derive(Debug, Clone, Copy)]
 pub enum SqlValue<'a> {
@@ -39,7 +83,7 @@ pub enum SqlValue<'a> {
 }
 
 /// One API key of a list page as the page query of `list_api_keys` encodes it: a JSON array
-/// of the key's columns and its owner's names, in that query's order.
+/// of the key's columns, in that query's order.
 #[derive(serde::Deserialize)]
 struct KeyPageRow(
     String,
@@ -54,8 +98,6 @@ struct KeyPageRow(
     i64,
     Option<i64>,
     i64,
-    String,
-    String,
 );
 
 /// Decodes a page of API keys that the database aggregated into one JSON array: one value
@@ -63,8 +105,8 @@ struct KeyPageRow(
 /// name in the driver.
 pub fn decode_key_page(
     json: Option<&str>,
-) -> Result<Vec<easel_core::model::ApiKeyView>, easel_core::Error> {
-    use easel_core::model::{from_millis, ApiKey, ApiKeyView};
+) -> Result<Vec<easel_core::model::ApiKey>, easel_core::Error> {
+    use easel_core::model::{from_millis, ApiKey};
     use easel_core::Uid;
     let Some(json) = json else {
         return Ok(Vec::new());
@@ -77,23 +119,19 @@ pub fn decode_key_page(
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(rows
         .into_iter()
-        .map(|r| ApiKeyView {
-            key: ApiKey {
-                uid: Uid::from_stored(r.0),
-                tenant_uid: Uid::from_stored(r.1),
-                owner_uid: Uid::from_stored(r.2),
-                name: r.3,
-                description: r.4,
-                hint: r.5,
-                expires_at: from_millis(r.6),
-                is_active: r.7 != 0,
-                created_at: from_millis(r.8),
-                updated_at: from_millis(r.9),
-                last_used_at: r.10.map(from_millis),
-                use_count: r.11,
-            },
-            owner_first_name: r.12,
-            owner_last_name: r.13,
+        .map(|r| ApiKey {
+            uid: Uid::from_stored(r.0),
+            tenant_uid: Uid::from_stored(r.1),
+            owner_uid: Uid::from_stored(r.2),
+            name: r.3,
+            description: r.4,
+            hint: r.5,
+            expires_at: from_millis(r.6),
+            is_active: r.7 != 0,
+            created_at: from_millis(r.8),
+            updated_at: from_millis(r.9),
+            last_used_at: r.10.map(from_millis),
+            use_count: r.11,
         })
         .collect())
 }
@@ -136,7 +174,7 @@ macro_rules! sql_store {
             use ::easel_core::model::{
                 from_millis, to_millis, ApiKey, ApiKeyView, AuditEntry, AuditView, BootstrapSeed, KeyAuth,
                 KeySessionAuth,
-                Binding, CustomRole, Listed, Member, PasswordPurpose, PasswordToken, Project,
+                Binding, CustomRole, Listed, Member, PasswordPurpose, PasswordToken, PersonNames, Project,
                 Session, SessionAuth, SigningKeyRecord, SignIn, Signup, SubjectKind, Team, Tenant,
                 TenantFilter, User, Window,
             };
@@ -1034,7 +1072,7 @@ macro_rules! sql_store {
                     owner: Option<&Uid>,
                     window: &Window,
                     known_total: Option<i64>,
-                ) -> Result<Listed<ApiKeyView>> {
+                ) -> Result<Listed<ApiKey>> {
                     let mut filter = String::from("k.tenant_uid = $1");
                     let mut params = vec![tenant.as_str()];
                     if let Some(owner) = owner {
@@ -1053,12 +1091,12 @@ macro_rules! sql_store {
                         let sql = format!(
                             "SELECT {}({}(p.uid, p.tenant_uid, p.owner_uid, p.name, \
                              p.description, p.hint, p.expires_at, p.is_active, p.created_at, \
-                             p.updated_at, p.last_used_at, p.use_count, p.first_name, p.last_name)\
+                             p.updated_at, p.last_used_at, p.use_count)\
                              ){} FROM (SELECT k.uid, k.tenant_uid, k.owner_uid, \
                              k.name, k.description, k.hint, k.expires_at, \
                              CASE WHEN k.is_active THEN 1 ELSE 0 END AS is_active, k.created_at, \
-                             k.updated_at, k.last_used_at, k.use_count, u.first_name, u.last_name \
-                             {KEY_VIEW_FROM} WHERE {filter} ORDER BY k.uid LIMIT {} OFFSET {offset}) p",
+                             k.updated_at, k.last_used_at, k.use_count \
+                             FROM api_keys k WHERE {filter} ORDER BY k.uid LIMIT {} OFFSET {offset}) p",
                             $json_agg,
                             $json_array,
                             $json_text,
@@ -1074,8 +1112,7 @@ macro_rules! sql_store {
                         // PostgreSQL sends rows in its binary format cheaply, and building
                         // the JSON cost it more than the rows cost us.
                         let sql = format!(
-                            "SELECT {KEY_COLUMNS}, u.first_name AS u_first_name, \
-                             u.last_name AS u_last_name {KEY_VIEW_FROM} WHERE {filter} \
+                            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE {filter} \
                              ORDER BY k.uid LIMIT {} OFFSET {offset}",
                             window.limit + 1
                         );
@@ -1088,7 +1125,7 @@ macro_rules! sql_store {
                             .await
                             .map_err($map_err)?
                             .iter()
-                            .map(key_view_from)
+                            .map(key_from)
                             .collect::<Result<Vec<_>>>()?
                     };
                     let total = match known_total {
@@ -1103,6 +1140,41 @@ macro_rules! sql_store {
                         }
                     };
                     Ok(Listed { rows, total })
+                }
+
+                async fn user_names(
+                    &self,
+                    tenant: &Uid,
+                    users: &[Uid],
+                ) -> Result<Vec<(Uid, PersonNames)>> {
+                    let mut found = Vec::with_capacity(users.len());
+                    for chunk in $crate::padded_chunks(users) {
+                        let slots = (2..chunk.len() + 2)
+                            .map(|n| format!("${n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let sql = format!(
+                            "SELECT uid, first_name, last_name FROM users \
+                             WHERE tenant_uid = $1 AND uid IN ({slots})"
+                        );
+                        let mut query =
+                            ::sqlx::query_as::<_, (String, String, String)>(&sql).bind(tenant.as_str());
+                        for uid in &chunk {
+                            query = query.bind(uid.as_str());
+                        }
+                        for (uid, first_name, last_name) in
+                            query.fetch_all(&self.reader).await.map_err($map_err)?
+                        {
+                            found.push((
+                                Uid::from_stored(uid),
+                                PersonNames {
+                                    first_name,
+                                    last_name,
+                                },
+                            ));
+                        }
+                    }
+                    Ok(found)
                 }
 
                 async fn count_api_keys(&self, tenant: &Uid, owner: Option<&Uid>) -> Result<i64> {
@@ -2341,7 +2413,7 @@ macro_rules! sql_store {
 
 #[cfg(test)]
 mod tests {
-    use super::fixed_size_chunks;
+    use super::{fixed_size_chunks, padded_chunks};
 
     #[test]
     fn chunks_come_in_three_sizes_and_cover_every_row_once() {
@@ -2353,5 +2425,20 @@ mod tests {
             assert_eq!(flat, rows, "{n}");
         }
         assert_eq!(fixed_size_chunks(&[0u8; 200]).len(), 3 + 1);
+    }
+
+    #[test]
+    fn padded_chunks_come_in_three_sizes_and_hold_every_value_and_no_other() {
+        for n in [1usize, 2, 8, 9, 51, 64, 65, 130] {
+            let values: Vec<usize> = (0..n).collect();
+            let chunks = padded_chunks(&values);
+            assert!(chunks.iter().all(|c| [64, 8, 1].contains(&c.len())), "{n}");
+            assert_eq!(chunks.len(), n.div_ceil(64), "one statement per 64 values: {n}");
+            let mut seen: Vec<usize> = chunks.concat();
+            seen.sort();
+            seen.dedup();
+            assert_eq!(seen, values, "{n}");
+        }
+        assert!(padded_chunks::<u8>(&[]).is_empty());
     }
 }

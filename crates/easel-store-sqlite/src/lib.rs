@@ -57,7 +57,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new()
+        let writer = easel_store_sql::ping_when_idle(SqlitePoolOptions::new())
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
@@ -67,7 +67,7 @@ impl SqliteStore {
             .run(&writer)
             .await
             .map_err(|e| Error::Internal(format!("migrating the SQLite database: {e}")))?;
-        let reader = SqlitePoolOptions::new()
+        let reader = easel_store_sql::ping_when_idle(SqlitePoolOptions::new())
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))

@@ -23,8 +23,8 @@ use crate::error::{AuthFailure, Error, Result};
 use crate::ids::Uid;
 use crate::mail::{Mail, Mailer, NoMailer};
 use crate::model::{
-    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, SigningKeyRecord, Tenant, User,
-    DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
+    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, Listed, SigningKeyRecord, Tenant,
+    User, DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
 };
 use crate::names::{Description, Email, KeyName, PersonName, TenantName};
 use crate::paging::{Page, PageCodec, PageParams};
@@ -170,6 +170,8 @@ pub struct Easel {
     cache: AuthCache,
     /// Recent counts of API-key lists (`listmeta.count`).
     key_counts: Arc<crate::cache::CountCache>,
+    /// Key owners' names, for key lists.
+    owner_names: crate::cache::NameCache,
     /// Shares durable commits among concurrent sign-ins; queues API-key sign-ins' audit rows.
     sign_ins: crate::group_commit::SignInWriter,
 }
@@ -242,6 +244,7 @@ impl Easel {
             signing_key_creation: tokio::sync::Mutex::new(()),
             first_count: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
+            owner_names: crate::cache::NameCache::new(config.cache_capacity, config.cache_recheck),
             config,
         })
     }
@@ -467,6 +470,7 @@ impl Easel {
     /// the other nodes.
     pub(crate) async fn changed(&self, change: Change) {
         self.cache.invalidate(&change);
+        self.owner_names.forget(&change);
         self.forget_counts_after(&change);
         if let Err(e) = self.store.publish(&change.encode()).await {
             // The other nodes still re-check within `cache_recheck`.
@@ -478,6 +482,7 @@ impl Easel {
     pub fn apply_remote_change(&self, encoded: &str) {
         if let Some(change) = Change::decode(encoded) {
             self.cache.invalidate(&change);
+            self.owner_names.forget(&change);
             self.forget_counts_after(&change);
         }
     }
@@ -834,7 +839,43 @@ impl Easel {
         if known_total.is_none() {
             self.key_counts.put(counted, listed.total, now);
         }
+        let listed = Listed {
+            rows: self
+                .with_owner_names(&caller.tenant.uid, listed.rows, now)
+                .await?,
+            total: listed.total,
+        };
         self.pages.page(&list, &window, listed, |v| &v.key.uid)
+    }
+
+    /// Puts each key beside its owner's names, read from the node's name cache or, for those
+    /// it lacks, from the store in one call. A key whose owner is gone (deleted with its keys
+    /// between the two reads) is left out, as the deletion leaves it out of the next page.
+    async fn with_owner_names(
+        &self,
+        tenant: &Uid,
+        keys: Vec<ApiKey>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ApiKeyView>> {
+        let mut lookup = self
+            .owner_names
+            .lookup(tenant, keys.iter().map(|k| &k.owner_uid), now);
+        if !lookup.missing.is_empty() {
+            let read = self.store.user_names(tenant, &lookup.missing).await?;
+            self.owner_names.keep(tenant, &read, lookup.generation, now);
+            lookup.found.extend(read);
+        }
+        Ok(keys
+            .into_iter()
+            .filter_map(|key| {
+                let names = lookup.found.get(&key.owner_uid)?;
+                Some(ApiKeyView {
+                    owner_first_name: names.first_name.clone(),
+                    owner_last_name: names.last_name.clone(),
+                    key,
+                })
+            })
+            .collect())
     }
 
     /// One's own keys need nothing; another user's need `apiKey.update`. The expiry of an

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use easel_core::ManualClock;
+use easel_proto as proto;
 
 use crate::harness::*;
 
@@ -12,7 +13,48 @@ fn lookups(server: &TestServer) -> u64 {
     server.easel.cache_stats().store_lookups.load(Relaxed)
 }
 
+/// The owner's names that `server`'s admin sees beside the key `key_uid` in the key list.
+async fn listed_owner(server: &TestServer, key_uid: &str) -> (String, String) {
+    let list = server
+        .admin
+        .list_api_keys(&Default::default())
+        .await
+        .unwrap();
+    let key = list
+        .items
+        .iter()
+        .find(|k| k.metadata.uid == key_uid)
+        .expect("the key is listed");
+    (
+        key.spec.user.first_name.clone(),
+        key.spec.user.last_name.clone(),
+    )
+}
+
+fn rename(email: &str, first: &str, last: &str) -> proto::UserUpdateEntity {
+    let mut update = proto::UserUpdateEntity::default();
+    update.spec.email_id = email.into();
+    update.spec.first_name = first.into();
+    update.spec.last_name = last.into();
+    update
+}
+
 on_both_stores! {
+    async fn a_renamed_owner_shows_beside_their_keys_at_once(server) {
+        let alice = server.create_user("alice@acme.test", &[]).await;
+        let key = server.admin_create_key_for(&alice, "named").await;
+        let before = listed_owner(&server, &key.uid).await;
+        // Listed twice: the second list reads the names this node kept.
+        assert_eq!(listed_owner(&server, &key.uid).await, before);
+        server.admin.update_user(&alice, &rename("alice@acme.test", "Alicia", "Keys")).await.unwrap();
+        assert_eq!(listed_owner(&server, &key.uid).await, ("Alicia".to_owned(), "Keys".to_owned()));
+        assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().spec.user.first_name, "Alicia");
+        // A deleted owner's keys leave the list with them.
+        server.admin.delete_user(&alice).await.unwrap();
+        let list = server.admin.list_api_keys(&Default::default()).await.unwrap();
+        assert!(list.items.iter().all(|k| k.metadata.uid != key.uid));
+    }
+
     async fn malformed_keys_never_reach_the_store_and_unknown_ones_are_never_cached(server) {
         server.admin.user_info().await.unwrap();
         let before = lookups(&server);
@@ -179,6 +221,40 @@ async fn a_change_on_one_node_reaches_the_other() {
         "the second node still grants a role taken away on the first"
     );
     drop(second);
+}
+
+/// Two nodes on one PostgreSQL: an owner renamed on one shows beside their keys on the other
+/// once the notification arrives. The clocks do not move, so the re-check of kept names is
+/// not what does it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_renamed_on_one_node_shows_on_the_other() {
+    let first = start(Backend::Postgres).await;
+    let (second, _) = launch(
+        Backend::Postgres,
+        first.db.shared(),
+        Arc::new(ManualClock::new(test_epoch())),
+    )
+    .await;
+    let second = second.with_admin_key(first.admin_key.clone()).await;
+    let alice = first.create_user("alice@acme.test", &[]).await;
+    let key = first.admin_create_key_for(&alice, "named").await;
+    let before = listed_owner(&second, &key.uid).await;
+    first
+        .admin
+        .update_user(&alice, &rename("alice@acme.test", "Alicia", "Keys"))
+        .await
+        .unwrap();
+    let renamed = ("Alicia".to_owned(), "Keys".to_owned());
+    assert_ne!(before, renamed);
+    let mut seen = false;
+    for _ in 0..200 {
+        if listed_owner(&second, &key.uid).await == renamed {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen, "the second node still shows the owner's old name");
 }
 
 /// `listmeta.count` of the tenant's API keys, as `server`'s admin sees it.
