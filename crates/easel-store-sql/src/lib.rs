@@ -253,23 +253,41 @@ macro_rules! sql_store {
                 })
             }
 
+            /// The columns of `KEY_COLUMNS` by name, for selects that put other columns first.
+            const KEY_NAMES: [&str; 12] = [
+                "k_uid", "k_tenant_uid", "k_owner_uid", "k_name", "k_description", "k_hint",
+                "k_expires_at", "k_is_active", "k_created_at", "k_updated_at", "k_last_used_at",
+                "k_use_count",
+            ];
+            /// The same columns by position, for selects of `KEY_COLUMNS` alone (list pages):
+            /// a lookup by name hashes the name, 612 times for a page of 51 keys.
+            const KEY_POSITIONS: [usize; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+
             fn key_from(row: &$row) -> Result<ApiKey> {
+                key_at(row, KEY_NAMES)
+            }
+
+            fn key_at<I: ::sqlx::ColumnIndex<$row> + Copy>(
+                row: &$row,
+                [uid, tenant_uid, owner_uid, name, description, hint, expires_at, is_active,
+                 created_at, updated_at, last_used_at, use_count]: [I; 12],
+            ) -> Result<ApiKey> {
                 Ok(ApiKey {
-                    uid: Uid::from_stored(row.try_get("k_uid").map_err($map_err)?),
-                    tenant_uid: Uid::from_stored(row.try_get("k_tenant_uid").map_err($map_err)?),
-                    owner_uid: Uid::from_stored(row.try_get("k_owner_uid").map_err($map_err)?),
-                    name: row.try_get("k_name").map_err($map_err)?,
-                    description: row.try_get("k_description").map_err($map_err)?,
-                    hint: row.try_get("k_hint").map_err($map_err)?,
-                    expires_at: from_millis(row.try_get("k_expires_at").map_err($map_err)?),
-                    is_active: row.try_get("k_is_active").map_err($map_err)?,
-                    created_at: from_millis(row.try_get("k_created_at").map_err($map_err)?),
-                    updated_at: from_millis(row.try_get("k_updated_at").map_err($map_err)?),
+                    uid: Uid::from_stored(row.try_get(uid).map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get(tenant_uid).map_err($map_err)?),
+                    owner_uid: Uid::from_stored(row.try_get(owner_uid).map_err($map_err)?),
+                    name: row.try_get(name).map_err($map_err)?,
+                    description: row.try_get(description).map_err($map_err)?,
+                    hint: row.try_get(hint).map_err($map_err)?,
+                    expires_at: from_millis(row.try_get(expires_at).map_err($map_err)?),
+                    is_active: row.try_get(is_active).map_err($map_err)?,
+                    created_at: from_millis(row.try_get(created_at).map_err($map_err)?),
+                    updated_at: from_millis(row.try_get(updated_at).map_err($map_err)?),
                     last_used_at: row
-                        .try_get::<Option<i64>, _>("k_last_used_at")
+                        .try_get::<Option<i64>, _>(last_used_at)
                         .map_err($map_err)?
                         .map(from_millis),
-                    use_count: row.try_get("k_use_count").map_err($map_err)?,
+                    use_count: row.try_get(use_count).map_err($map_err)?,
                 })
             }
 
@@ -1125,7 +1143,7 @@ macro_rules! sql_store {
                             .await
                             .map_err($map_err)?
                             .iter()
-                            .map(key_from)
+                            .map(|row| key_at(row, KEY_POSITIONS))
                             .collect::<Result<Vec<_>>>()?
                     };
                     let total = match known_total {
@@ -2433,7 +2451,11 @@ mod tests {
             let values: Vec<usize> = (0..n).collect();
             let chunks = padded_chunks(&values);
             assert!(chunks.iter().all(|c| [64, 8, 1].contains(&c.len())), "{n}");
-            assert_eq!(chunks.len(), n.div_ceil(64), "one statement per 64 values: {n}");
+            assert_eq!(
+                chunks.len(),
+                n.div_ceil(64),
+                "one statement per 64 values: {n}"
+            );
             let mut seen: Vec<usize> = chunks.concat();
             seen.sort();
             seen.dedup();

@@ -103,7 +103,8 @@ struct ServeArgs {
     /// Serve Prometheus metrics on this address (a listener of its own).
     #[arg(long, env = "EASEL_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
-    /// How many authenticated callers each node keeps in its verify cache.
+    /// How many authenticated callers each node keeps in its verify cache (and how many key
+    /// owners' names it keeps for key lists).
     #[arg(long, env = "EASEL_CACHE_CAPACITY", default_value_t = 100_000)]
     cache_capacity: usize,
     /// Seconds a cached caller is trusted before the store is asked again: the bound on a
