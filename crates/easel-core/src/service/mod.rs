@@ -850,7 +850,8 @@ impl Easel {
 
     /// Puts each key beside its owner's names, read from the node's name cache or, for those
     /// it lacks, from the store in one call. A key whose owner is gone (deleted with its keys
-    /// between the two reads) is left out, as the deletion leaves it out of the next page.
+    /// between the two reads) stays on the page, as it was when the page was read, with empty
+    /// names: leaving it out would shorten the page and could end the paging early.
     async fn with_owner_names(
         &self,
         tenant: &Uid,
@@ -867,13 +868,17 @@ impl Easel {
         }
         Ok(keys
             .into_iter()
-            .filter_map(|key| {
-                let names = lookup.found.get(&key.owner_uid)?;
-                Some(ApiKeyView {
-                    owner_first_name: names.first_name.clone(),
-                    owner_last_name: names.last_name.clone(),
+            .map(|key| {
+                let (first, last) = lookup
+                    .found
+                    .get(&key.owner_uid)
+                    .map(|n| (n.first_name.clone(), n.last_name.clone()))
+                    .unwrap_or_default();
+                ApiKeyView {
+                    owner_first_name: first,
+                    owner_last_name: last,
                     key,
-                })
+                }
             })
             .collect())
     }
