@@ -54,8 +54,9 @@ const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pool options that check a connection before use only if it sat idle for over a second,
 /// as HikariCP does, instead of on every acquire (sqlx's default). The driver also pings
-/// every connection it takes back, so that default cost two extra round trips per query: on
-/// PostgreSQL, a third of the database's work on a page of keys. A connection in steady use
+/// every connection it takes back, so that default cost two extra round trips per query (a
+/// page of keys on PostgreSQL went from about 6,800 to 7,200–7,500 a second without the
+/// one before use). A connection in steady use
 /// was just proven alive by the ping on its release; one that sat idle through a database
 /// restart is still caught before use.
 pub fn ping_when_idle<DB: sqlx::Database>(
