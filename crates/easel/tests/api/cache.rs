@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Duration;
 
 use easel_core::ManualClock;
 use easel_proto as proto;
@@ -148,13 +149,7 @@ on_both_stores! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_on_one_node_reaches_the_other() {
     let first = start(Backend::Postgres).await;
-    let (second, _) = launch(
-        Backend::Postgres,
-        first.db.shared(),
-        Arc::new(ManualClock::new(test_epoch())),
-    )
-    .await;
-    let second = second.with_admin_key(first.admin_key.clone()).await;
+    let second = second_node(&first, Arc::new(ManualClock::new(test_epoch()))).await;
 
     let (alice, _) = first.user_with_key("alice@acme.test").await;
     let key = first.admin_create_key_for(&alice, "roaming").await;
@@ -166,14 +161,11 @@ async fn a_change_on_one_node_reaches_the_other() {
         .set_api_key_active(&key.uid, false)
         .await
         .unwrap();
-    let mut refused = false;
-    for _ in 0..200 {
-        if on_second.user_info().await.is_err() {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let on_second = &on_second;
+    let refused = eventually(200, Duration::from_millis(50), || async move {
+        on_second.user_info().await.is_err()
+    })
+    .await;
     assert!(
         refused,
         "the second node still accepts a key revoked on the first"
@@ -204,18 +196,14 @@ async fn a_change_on_one_node_reaches_the_other() {
         )
         .await
         .unwrap();
-    let mut refused = false;
-    for _ in 0..200 {
-        if viewer_on_second
+    let viewer_on_second = &viewer_on_second;
+    let refused = eventually(200, Duration::from_millis(50), || async move {
+        viewer_on_second
             .list_users(&Default::default())
             .await
             .is_err()
-        {
-            refused = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    })
+    .await;
     assert!(
         refused,
         "the second node still grants a role taken away on the first"
@@ -229,13 +217,7 @@ async fn a_change_on_one_node_reaches_the_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_renamed_on_one_node_shows_on_the_other() {
     let first = start(Backend::Postgres).await;
-    let (second, _) = launch(
-        Backend::Postgres,
-        first.db.shared(),
-        Arc::new(ManualClock::new(test_epoch())),
-    )
-    .await;
-    let second = second.with_admin_key(first.admin_key.clone()).await;
+    let second = second_node(&first, Arc::new(ManualClock::new(test_epoch()))).await;
     let alice = first.create_user("alice@acme.test", &[]).await;
     let key = first.admin_create_key_for(&alice, "named").await;
     let before = listed_owner(&second, &key.uid).await;
@@ -246,14 +228,11 @@ async fn an_owner_renamed_on_one_node_shows_on_the_other() {
         .unwrap();
     let renamed = ("Alicia".to_owned(), "Keys".to_owned());
     assert_ne!(before, renamed);
-    let mut seen = false;
-    for _ in 0..200 {
-        if listed_owner(&second, &key.uid).await == renamed {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let (second, key, renamed) = (&second, &key, &renamed);
+    let seen = eventually(200, Duration::from_millis(50), || async move {
+        &listed_owner(second, &key.uid).await == renamed
+    })
+    .await;
     assert!(seen, "the second node still shows the owner's old name");
 }
 
@@ -270,8 +249,7 @@ async fn key_count(server: &TestServer) -> i64 {
 async fn a_stale_list_count_is_recounted_in_the_background() {
     let first = start(Backend::Postgres).await;
     let second_clock = Arc::new(ManualClock::new(test_epoch()));
-    let (second, _) = launch(Backend::Postgres, first.db.shared(), second_clock.clone()).await;
-    let second = second.with_admin_key(first.admin_key.clone()).await;
+    let second = second_node(&first, second_clock.clone()).await;
 
     let before = key_count(&second).await;
     let elsewhere = key_entity("elsewhere", "", None);
@@ -285,13 +263,10 @@ async fn a_stale_list_count_is_recounted_in_the_background() {
         stale, before,
         "a stale count is served while it is recounted"
     );
-    let mut recounted = false;
-    for _ in 0..200 {
-        if key_count(&second).await == before + 1 {
-            recounted = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let second = &second;
+    let recounted = eventually(200, Duration::from_millis(20), || async move {
+        key_count(second).await == before + 1
+    })
+    .await;
     assert!(recounted, "the background recount never landed");
 }

@@ -310,14 +310,11 @@ on_both_stores! {
         assert_error_body(&refused, 503, "ServiceUnavailable");
         assert_eq!(header(&refused, "retry-after"), "1");
         drop(stalled);
-        let mut served = false;
-        for _ in 0..200 {
-            if server.admin.raw(Method::GET, "/v1/users/info", None).await.unwrap().status == 200 {
-                served = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let admin = &server.admin;
+        let served = eventually(200, std::time::Duration::from_millis(10), || async move {
+            admin.raw(Method::GET, "/v1/users/info", None).await.unwrap().status == 200
+        })
+        .await;
         assert!(served, "the place is given back when the stalled client goes");
     }
 }

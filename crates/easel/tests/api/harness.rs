@@ -201,6 +201,28 @@ async fn start_with(backend: Backend, mail: Option<MailSink>, allow_signup: bool
     server.with_admin_key(key).await
 }
 
+/// A second node on `first`'s database, with its own clock, signed in as `first`'s admin.
+pub async fn second_node(first: &TestServer, clock: Arc<ManualClock>) -> TestServer {
+    let (second, _) = launch(Backend::Postgres, first.db.shared(), clock).await;
+    second.with_admin_key(first.admin_key.clone()).await
+}
+
+/// Asks `check` until it says yes, `tries` times at most with `pause` between; whether it
+/// did. For what happens in its own time: a notification from another node, background work.
+pub async fn eventually<F, Fut>(tries: u32, pause: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..tries {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    false
+}
+
 /// Starts a server on `db`; returns the bootstrap key if this start created one.
 pub async fn launch(
     backend: Backend,

@@ -60,14 +60,11 @@ async fn postgres_away_gives_503_and_the_server_recovers_by_itself() {
     assert_eq!(raw.status, 503, "{}", raw.body);
 
     admin_sql(&format!("ALTER DATABASE {database} ALLOW_CONNECTIONS true")).await;
-    let mut ready = false;
-    for _ in 0..100 {
-        if status(&server, "/v1/health/ready").await.status == 200 {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let server_ref = &server;
+    let ready = eventually(100, std::time::Duration::from_millis(100), || async move {
+        status(server_ref, "/v1/health/ready").await.status == 200
+    })
+    .await;
     assert!(
         ready,
         "ready again once the store is back, without a restart"
