@@ -289,13 +289,17 @@ on_both_stores! {
         use tokio::io::AsyncWriteExt;
         // A request whose body never finishes holds the one place.
         let address = server.anonymous.base_url().trim_start_matches("http://").to_owned();
-        let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
         let head = format!(
             "POST /v1/apiKeys HTTP/1.1\r\nHost: {address}\r\nApiKey: {}\r\n\
              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
             server.admin_key
         );
-        stalled.write_all(head.as_bytes()).await.unwrap();
+        let stall = || async {
+            let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+            stalled.write_all(head.as_bytes()).await.unwrap();
+            stalled
+        };
+        let mut stalled = stall().await;
         // The stalled request is being served once others are turned away.
         let mut refused = None;
         for _ in 0..200 {
@@ -303,6 +307,11 @@ on_both_stores! {
             if raw.status == 503 {
                 refused = Some(raw);
                 break;
+            }
+            // If the stalled request arrived while a probe held the place, it was itself
+            // turned away (an answer is waiting on its connection): stall another one.
+            if stalled.try_read(&mut [0u8; 512]).is_ok() {
+                stalled = stall().await;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
