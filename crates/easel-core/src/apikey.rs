@@ -116,7 +116,10 @@ impl KeyFormat {
         }
         let body_len = prefix.len() + 1 + SECRET_LEN;
         let (body, sum) = presented.split_at(body_len);
-        if checksum(body) != sum {
+        // Compared without building a string: every request with a key passes here.
+        let mut expected = [0u8; CHECKSUM_LEN];
+        crate::rng::base62_into(u64::from(crc32fast::hash(body.as_bytes())), &mut expected);
+        if expected != sum.as_bytes() {
             return Err(KeyFormatError::Checksum);
         }
         Ok(KeyHash::of(presented))

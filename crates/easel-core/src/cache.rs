@@ -12,7 +12,7 @@
 //!   the node that made it ([`Change`]), and other nodes are told through the store.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -62,29 +62,24 @@ impl Change {
     }
 }
 
-/// Uses of a key since the last flush, counted without a lock on the request path.
-#[derive(Debug, Default)]
-pub struct KeyUsage {
-    count: AtomicI64,
-    last_ms: AtomicI64,
+/// Uses of a key since the last flush. Kept in the cache entry and changed under the shard's
+/// lock, which a lookup holds anyway: no atomic, and no second allocation to reach.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyUsage {
+    count: i64,
+    last_ms: i64,
 }
 
 impl KeyUsage {
-    pub fn record(&self, now: DateTime<Utc>) {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.last_ms
-            .fetch_max(now.timestamp_millis(), Ordering::Relaxed);
+    fn record(&mut self, now_ms: i64) {
+        self.count += 1;
+        self.last_ms = self.last_ms.max(now_ms);
     }
 
     /// Takes the counts so far, leaving zero.
-    fn take(&self) -> Option<(i64, DateTime<Utc>)> {
-        let count = self.count.swap(0, Ordering::Relaxed);
-        (count > 0).then(|| {
-            (
-                count,
-                crate::model::from_millis(self.last_ms.load(Ordering::Relaxed)),
-            )
-        })
+    fn take(&mut self) -> Option<(i64, DateTime<Utc>)> {
+        let count = std::mem::take(&mut self.count);
+        (count > 0).then(|| (count, crate::model::from_millis(self.last_ms)))
     }
 }
 
@@ -115,11 +110,11 @@ type DigestHash = std::hash::BuildHasherDefault<DigestHasher>;
 
 struct Entry {
     caller: Arc<Caller>,
-    /// For API keys: uses not yet written to the store.
-    usage: Option<Arc<KeyUsage>>,
-    /// The key or token stops being valid here.
-    valid_until: DateTime<Utc>,
-    loaded_at: DateTime<Utc>,
+    /// For API keys (and tokens exchanged for one): uses not yet written to the store.
+    usage: Option<KeyUsage>,
+    /// The key or token stops being valid here (milliseconds since the epoch).
+    valid_until_ms: i64,
+    loaded_at_ms: i64,
 }
 
 impl Entry {
@@ -134,39 +129,81 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Default)]
+/// The verify cache's counters, as read at one moment.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
+    pub hits: u64,
+    pub misses: u64,
     /// Store lookups made to authenticate (on misses).
-    pub store_lookups: AtomicU64,
-    pub invalidations: AtomicU64,
+    pub store_lookups: u64,
+    pub invalidations: u64,
 }
 
+/// One shard: its entries, and the hits and misses counted under its lock (a counter shared
+/// by every request would be written by both cores on every request, and its cache line
+/// would travel between them each time).
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<[u8; 32], Entry, DigestHash>,
+    hits: u64,
+    misses: u64,
+}
+
+/// A shard's lock on a cache line of its own, so that two cores locking neighbouring shards
+/// do not take the same line from each other (128 bytes: adjacent-line prefetch pairs lines).
+#[repr(align(128))]
+#[derive(Default)]
+struct Padded(Mutex<Shard>);
+
 pub struct AuthCache {
-    shards: Vec<Mutex<HashMap<[u8; 32], Entry, DigestHash>>>,
+    shards: Box<[Padded]>,
     per_shard: usize,
-    recheck: Duration,
+    recheck_ms: i64,
     /// Counts of entries that left the cache before the next flush.
     orphaned_usage: Mutex<Vec<(Uid, i64, DateTime<Utc>)>>,
-    pub stats: CacheStats,
+    store_lookups: AtomicU64,
+    invalidations: AtomicU64,
+}
+
+impl Padded {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shard> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl AuthCache {
     pub fn new(capacity: usize, recheck: Duration) -> AuthCache {
         AuthCache {
-            shards: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::with_hasher(DigestHash::default())))
-                .collect(),
+            shards: (0..SHARDS).map(|_| Padded::default()).collect(),
             per_shard: (capacity / SHARDS).max(1),
-            recheck,
+            recheck_ms: recheck.num_milliseconds(),
             orphaned_usage: Mutex::new(Vec::new()),
-            stats: CacheStats::default(),
+            store_lookups: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
         }
     }
 
-    fn orphan(&self, entry: &Entry) {
-        if let (Some(usage), Some(key)) = (&entry.usage, &entry.caller.key_uid) {
+    /// Counts a store lookup made because the cache could not answer.
+    pub fn count_store_lookup(&self) {
+        self.store_lookups.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = CacheStats {
+            store_lookups: self.store_lookups.load(Ordering::Relaxed),
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+            ..CacheStats::default()
+        };
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            stats.hits += shard.hits;
+            stats.misses += shard.misses;
+        }
+        stats
+    }
+
+    fn orphan(&self, entry: &mut Entry) {
+        if let (Some(usage), Some(key)) = (&mut entry.usage, &entry.caller.key_uid) {
             if let Some((count, last)) = usage.take() {
                 self.orphaned_usage
                     .lock()
@@ -184,10 +221,10 @@ impl AuthCache {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()),
         );
-        for shard in &self.shards {
-            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
-            for entry in shard.values() {
-                if let (Some(usage), Some(key)) = (&entry.usage, &entry.caller.key_uid) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            for entry in shard.entries.values_mut() {
+                if let (Some(usage), Some(key)) = (&mut entry.usage, &entry.caller.key_uid) {
                     if let Some((count, last)) = usage.take() {
                         out.push((key.clone(), count, last));
                     }
@@ -204,30 +241,31 @@ impl AuthCache {
         merged.into_iter().map(|(k, (c, l))| (k, c, l)).collect()
     }
 
-    fn shard(&self, hash: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry, DigestHash>> {
+    fn shard(&self, hash: &[u8; 32]) -> &Padded {
         // The last byte picks the shard; the first eight are the hash inside it (`DigestHasher`).
         &self.shards[hash[31] as usize % SHARDS]
     }
 
-    /// The cached caller for this hash, counting a use of its key.
-    pub fn get(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Option<Arc<Caller>> {
-        let shard = self.shard(hash).lock().unwrap_or_else(|p| p.into_inner());
+    /// The cached caller for this hash, counting a use of its key. `now_ms` is
+    /// [`crate::Clock::now_millis`]: this runs on every authenticated request.
+    pub fn get(&self, hash: &[u8; 32], now_ms: i64) -> Option<Arc<Caller>> {
+        let mut shard = self.shard(hash).lock();
+        let recheck_ms = self.recheck_ms;
         let found = shard
-            .get(hash)
-            .filter(|e| now < e.valid_until && now - e.loaded_at < self.recheck)
+            .entries
+            .get_mut(hash)
+            .filter(|e| now_ms < e.valid_until_ms && now_ms - e.loaded_at_ms < recheck_ms)
             .map(|e| {
-                if let Some(usage) = &e.usage {
-                    usage.record(now);
+                if let Some(usage) = &mut e.usage {
+                    usage.record(now_ms);
                 }
                 e.caller.clone()
             });
-        drop(shard);
-        let counter = if found.is_some() {
-            &self.stats.hits
+        if found.is_some() {
+            shard.hits += 1;
         } else {
-            &self.stats.misses
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+            shard.misses += 1;
+        }
         found
     }
 
@@ -240,59 +278,53 @@ impl AuthCache {
         valid_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) {
-        let mut shard = self.shard(&hash).lock().unwrap_or_else(|p| p.into_inner());
-        if shard.len() >= self.per_shard && !shard.contains_key(&hash) {
-            if let Some(oldest) = shard
+        let now_ms = now.timestamp_millis();
+        let mut guard = self.shard(&hash).lock();
+        let entries = &mut guard.entries;
+        if entries.len() >= self.per_shard && !entries.contains_key(&hash) {
+            if let Some(oldest) = entries
                 .iter()
-                .min_by_key(|(_, e)| e.loaded_at)
+                .min_by_key(|(_, e)| e.loaded_at_ms)
                 .map(|(k, _)| *k)
             {
-                if let Some(entry) = shard.remove(&oldest) {
-                    self.orphan(&entry);
+                if let Some(mut entry) = entries.remove(&oldest) {
+                    self.orphan(&mut entry);
                 }
             }
         }
-        let usage = caller.key_uid.as_ref().map(|_| {
-            shard
-                .get(&hash)
-                .and_then(|e| e.usage.clone())
-                .unwrap_or_default()
-        });
-        if let Some(usage) = &usage {
-            usage.record(now);
+        let mut usage = caller
+            .key_uid
+            .as_ref()
+            .map(|_| entries.get(&hash).and_then(|e| e.usage).unwrap_or_default());
+        if let Some(usage) = &mut usage {
+            usage.record(now_ms);
         }
-        shard.insert(
+        entries.insert(
             hash,
             Entry {
                 caller,
                 usage,
-                valid_until,
-                loaded_at: now,
+                valid_until_ms: valid_until.timestamp_millis(),
+                loaded_at_ms: now_ms,
             },
         );
     }
 
     pub fn invalidate(&self, change: &Change) {
-        self.stats.invalidations.fetch_add(1, Ordering::Relaxed);
-        for shard in &self.shards {
-            shard
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|_, e| {
-                    let keep = !e.concerns(change);
-                    if !keep {
-                        self.orphan(e);
-                    }
-                    keep
-                });
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+        for shard in self.shards.iter() {
+            shard.lock().entries.retain(|_, e| {
+                let keep = !e.concerns(change);
+                if !keep {
+                    self.orphan(e);
+                }
+                keep
+            });
         }
     }
 
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).len())
-            .sum()
+        self.shards.iter().map(|s| s.lock().entries.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -571,15 +603,19 @@ mod tests {
         DateTime::UNIX_EPOCH + Duration::seconds(secs)
     }
 
+    fn ms(secs: i64) -> i64 {
+        secs * 1000
+    }
+
     #[test]
     fn entries_expire_with_their_credential_and_after_the_recheck_interval() {
         let cache = AuthCache::new(100, Duration::seconds(5));
         cache.insert([1; 32], caller(1, 2, 3), t(100), t(0));
-        assert!(cache.get(&[1; 32], t(4)).is_some());
-        assert!(cache.get(&[1; 32], t(5)).is_none(), "rechecked after 5 s");
+        assert!(cache.get(&[1; 32], ms(4)).is_some());
+        assert!(cache.get(&[1; 32], ms(5)).is_none(), "rechecked after 5 s");
         cache.insert([1; 32], caller(1, 2, 3), t(100), t(98));
-        assert!(cache.get(&[1; 32], t(99)).is_some());
-        assert!(cache.get(&[1; 32], t(100)).is_none(), "the key expired");
+        assert!(cache.get(&[1; 32], ms(99)).is_some());
+        assert!(cache.get(&[1; 32], ms(100)).is_none(), "the key expired");
     }
 
     #[test]
@@ -589,13 +625,39 @@ mod tests {
         cache.insert([2; 32], caller(2, 11, 20), t(100), t(0));
         cache.insert([3; 32], caller(3, 12, 21), t(100), t(0));
         cache.invalidate(&Change::Key(uid(1)));
-        assert!(cache.get(&[1; 32], t(1)).is_none());
-        assert!(cache.get(&[2; 32], t(1)).is_some());
+        assert!(cache.get(&[1; 32], ms(1)).is_none());
+        assert!(cache.get(&[2; 32], ms(1)).is_some());
         cache.invalidate(&Change::Tenant(uid(20)));
-        assert!(cache.get(&[2; 32], t(1)).is_none());
-        assert!(cache.get(&[3; 32], t(1)).is_some());
+        assert!(cache.get(&[2; 32], ms(1)).is_none());
+        assert!(cache.get(&[3; 32], ms(1)).is_some());
         cache.invalidate(&Change::All);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn uses_are_counted_across_replacement_eviction_and_invalidation() {
+        let cache = AuthCache::new(100, Duration::seconds(5));
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0));
+        cache.get(&[1; 32], ms(1)).unwrap();
+        // A token exchanged for key 1 counts as a use of key 1 too.
+        cache.insert([9; 32], caller(1, 2, 3), t(100), t(2));
+        // Reloaded after the recheck: the counts so far carry over.
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(3));
+        assert_eq!(cache.take_usage(), vec![(uid(1), 4, t(3))]);
+        assert_eq!(
+            cache.take_usage(),
+            vec![],
+            "taken counts are not taken twice"
+        );
+        cache.get(&[1; 32], ms(4)).unwrap();
+        cache.invalidate(&Change::Key(uid(1)));
+        assert_eq!(
+            cache.take_usage(),
+            vec![(uid(1), 1, t(4))],
+            "kept when removed"
+        );
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses, stats.invalidations), (2, 0, 1));
     }
 
     #[test]

@@ -6,6 +6,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
+
+    /// [`Clock::now`] in whole milliseconds since the epoch: what the verify cache compares
+    /// on every request, and cheaper to read than a date.
+    fn now_millis(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
 }
 
 /// The wall clock. The one place where reading it is allowed.
@@ -16,6 +22,14 @@ impl Clock for SystemClock {
     #[allow(clippy::disallowed_methods)]
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
+    }
+
+    #[allow(clippy::disallowed_methods)]
+    fn now_millis(&self) -> i64 {
+        // Before the epoch only on a badly set clock: read as the epoch, as `now` would not.
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as i64)
     }
 }
 

@@ -34,13 +34,18 @@ pub fn base62_string(rng: &dyn Rng, len: usize) -> String {
 }
 
 /// `value` in base62, left-padded with `0` to `width` characters.
-pub fn base62_fixed(mut value: u64, width: usize) -> String {
+pub fn base62_fixed(value: u64, width: usize) -> String {
     let mut digits = vec![b'0'; width];
+    base62_into(value, &mut digits);
+    String::from_utf8_lossy(&digits).into_owned()
+}
+
+/// `value`'s last `digits.len()` base-62 digits, written into `digits` (no allocation).
+pub fn base62_into(mut value: u64, digits: &mut [u8]) {
     for slot in digits.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8_lossy(&digits).into_owned()
 }
 
 pub fn is_base62(s: &str) -> bool {

@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use easel_proto::ErrorBody;
@@ -38,8 +38,9 @@ impl axum::extract::FromRequestParts<crate::AppState> for ClientAddress {
         parts: &mut axum::http::request::Parts,
         state: &crate::AppState,
     ) -> Result<Self, Self::Rejection> {
+        let peer = REQUEST.try_with(|slot| slot.peer).ok().flatten();
         Ok(ClientAddress(client_address(
-            &parts.extensions,
+            peer,
             &parts.headers,
             &state.limiter,
         )))
@@ -49,28 +50,31 @@ impl axum::extract::FromRequestParts<crate::AppState> for ClientAddress {
 /// The client's address: the peer's, or what a trusted proxy says. Requests that arrive
 /// without a peer address (driven in-process) count as loopback.
 fn client_address(
-    extensions: &axum::http::Extensions,
+    peer: Option<IpAddr>,
     headers: &axum::http::HeaderMap,
     limiter: &RateLimiter,
 ) -> IpAddr {
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
-    limiter.client_address(peer, headers)
+    limiter.client_address(peer.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)), headers)
 }
 
-type CallerSlot = std::cell::RefCell<Option<Arc<easel_core::Caller>>>;
+/// What the task serving a request knows besides the request. A task-local rather than
+/// request extensions: it costs no allocation per request.
+#[derive(Default)]
+struct RequestSlot {
+    /// Who made the request, once the `Authenticated` extractor knows, so that a refusal
+    /// (403) can be recorded in that caller's audit log when the answer leaves.
+    caller: std::cell::RefCell<Option<Arc<easel_core::Caller>>>,
+    /// The connection's peer, for [`ClientAddress`].
+    peer: Option<IpAddr>,
+}
 
 tokio::task_local! {
-    /// Who made the request being served, once the `Authenticated` extractor knows, so that a
-    /// refusal (403) can be recorded in that caller's audit log when the answer leaves. A
-    /// task-local rather than a request extension: it costs no allocation per request.
-    static CALLER: CallerSlot;
+    static REQUEST: RequestSlot;
 }
 
 /// Called by the `Authenticated` extractor: the request being served is this caller's.
 pub fn remember_caller(caller: &Arc<easel_core::Caller>) {
-    let _ = CALLER.try_with(|slot| *slot.borrow_mut() = Some(caller.clone()));
+    let _ = REQUEST.try_with(|slot| *slot.caller.borrow_mut() = Some(caller.clone()));
 }
 
 /// What every request is checked against before it reaches a handler.
@@ -84,11 +88,13 @@ pub struct Guard {
     /// Requests being served at once; past it, 503 at once rather than a queue.
     pub in_flight: Arc<Semaphore>,
     pub limiter: Arc<RateLimiter>,
-    /// Whether to send `Strict-Transport-Security` (clients reach the server over TLS).
-    pub hsts: bool,
+    /// What every answer carries unless it set its own ([`security_headers`]).
+    pub security_headers: axum::http::HeaderMap,
     /// Route templates with a `{token}` segment: requests to them are logged (and audited)
     /// as the template.
     pub token_routes: Arc<[&'static str]>,
+    /// How long a request may wait (for its body, the store, …) before it is answered 503.
+    pub request_timeout: std::time::Duration,
 }
 
 /// The id of the request being served: `ref` in error bodies and `X-Request-Id` in headers.
@@ -124,13 +130,32 @@ impl RequestId {
         RequestId::new()
     }
 
+    /// 96 random bits as 24 hex digits. A request id names a request; it guards nothing, so
+    /// it comes from a fast per-thread generator (wyrand, seeded from the OS once per
+    /// thread) rather than the cryptographic one that keys and tokens come from.
     fn new() -> RequestId {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let random: [u8; 12] = rand::random();
+        thread_local! {
+            static STATE: std::cell::Cell<u64> = std::cell::Cell::new(rand::random());
+        }
+        let next = || {
+            STATE.with(|state| {
+                let s = state.get().wrapping_add(0xa076_1d64_78bd_642f);
+                state.set(s);
+                let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+                (t as u64) ^ ((t >> 64) as u64)
+            })
+        };
+        // 64 bits from one draw and 32 from the other.
+        let (high, low) = (next(), next() >> 32);
         let mut bytes = [0u8; 64];
-        for (i, b) in random.iter().enumerate() {
-            bytes[2 * i] = HEX[(b >> 4) as usize];
-            bytes[2 * i + 1] = HEX[(b & 15) as usize];
+        for (i, slot) in bytes[..24].iter_mut().enumerate() {
+            let nibble = if i < 16 {
+                high >> (60 - 4 * i)
+            } else {
+                low >> (28 - 4 * (i - 16))
+            };
+            *slot = HEX[(nibble & 15) as usize];
         }
         RequestId { bytes, len: 24 }
     }
@@ -142,20 +167,37 @@ impl RequestId {
 }
 
 /// Wraps the whole router once (not each route, as `Router::layer` would): names every
-/// request, logs it (the path only, see above), bounds its body, and gives error responses
-/// Palette's body. Hand-written rather than `middleware::from_fn` because it sits in front of
+/// request, logs it (the path only, see above), bounds its body and its time, and gives
+/// error responses Palette's body. Hand-written rather than `middleware::from_fn` because it sits in front of
 /// every request: it neither boxes the inner future nor clones the inner service.
 #[derive(Clone)]
 pub struct RequestContext<S> {
     inner: S,
     guard: Arc<Guard>,
+    /// The connection's peer; `None` when driven in-process.
+    peer: Option<IpAddr>,
+}
+
+impl<S: Clone> RequestContext<S> {
+    pub fn new(inner: S, guard: Arc<Guard>) -> Self {
+        RequestContext {
+            inner,
+            guard,
+            peer: None,
+        }
+    }
+
+    /// The service for one connection from `peer`: made once per connection, so that no
+    /// request carries its peer's address as an extension of its own.
+    pub fn for_peer(&self, peer: SocketAddr) -> Self {
+        RequestContext {
+            peer: Some(peer.ip()),
+            ..self.clone()
+        }
+    }
 }
 
 impl<S> RequestContext<S> {
-    pub fn new(inner: S, guard: Arc<Guard>) -> Self {
-        RequestContext { inner, guard }
-    }
-
     /// Why a request is refused before routing, if it is.
     fn refusal(&self, request: &mut Request) -> Option<Refusal> {
         let guard = &*self.guard;
@@ -186,7 +228,7 @@ impl<S> RequestContext<S> {
         if !guard.limiter.is_active() {
             return None;
         }
-        let client = client_address(request.extensions(), request.headers(), &guard.limiter);
+        let client = client_address(self.peer, request.headers(), &guard.limiter);
         if let Some(verdict) = guard.limiter.check_address(client, request.uri().path()) {
             if !verdict.allowed {
                 return Some(Refusal::RateLimited(verdict));
@@ -257,11 +299,20 @@ where
             },
         };
         ContextFuture {
-            inner: CALLER.scope(CallerSlot::default(), inner).instrument(span),
+            inner: REQUEST
+                .scope(
+                    RequestSlot {
+                        caller: Default::default(),
+                        peer: self.peer,
+                    },
+                    inner,
+                )
+                .instrument(span),
+            timeout: self.guard.request_timeout,
+            deadline: None,
             id,
             started,
             verdict,
-            hsts: self.guard.hsts,
             _permit: permit,
             refusal_record: RefusalRecord {
                 method,
@@ -355,12 +406,16 @@ where
 pin_project_lite::pin_project! {
     pub struct ContextFuture<F> {
         #[pin]
-        inner: Instrumented<tokio::task::futures::TaskLocalFuture<CallerSlot, Inner<F>>>,
+        inner: Instrumented<tokio::task::futures::TaskLocalFuture<RequestSlot, Inner<F>>>,
+        timeout: std::time::Duration,
+        // Armed when the request first waits. Most requests (a cached caller and no body)
+        // are answered on their first poll and never register a timer; the few microseconds
+        // before that first wait are not counted.
+        deadline: Option<Pin<Box<tokio::time::Sleep>>>,
         id: RequestId,
         started: Option<Instant>,
         // The rate-limit count of an allowed request, for its headers.
         verdict: Option<Verdict>,
-        hsts: bool,
         // Held until the answer is ready: one of the requests in flight.
         _permit: Option<OwnedSemaphorePermit>,
         refusal_record: RefusalRecord,
@@ -398,14 +453,27 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let mut response = std::task::ready!(this.inner.as_mut().poll(cx))?;
+        let mut response = match this.inner.as_mut().poll(cx) {
+            Poll::Ready(response) => response?,
+            Poll::Pending => {
+                let timeout = *this.timeout;
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                std::task::ready!(deadline.as_mut().poll(cx));
+                // The request's future is dropped with this one, once the answer is sent.
+                let mut timed_out = Response::new(Body::empty());
+                *timed_out.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                timed_out
+            }
+        };
         if response.status() == StatusCode::FORBIDDEN {
             let caller = this
                 .inner
                 .as_mut()
                 .inner_pin_mut()
                 .take_value()
-                .and_then(std::cell::RefCell::into_inner);
+                .and_then(|slot| slot.caller.into_inner());
             if let Some(caller) = caller {
                 this.refusal_record.record(caller, &response);
             }
@@ -414,6 +482,10 @@ where
         if response.status().is_client_error() || response.status().is_server_error() {
             response = error_body(response, id);
         }
+        under_own_headers(
+            response.headers_mut(),
+            &this.refusal_record.guard.security_headers,
+        );
         if let Ok(value) = HeaderValue::from_str(id) {
             response.headers_mut().insert(REQUEST_ID.clone(), value);
         }
@@ -423,7 +495,6 @@ where
                 verdict.write_headers(response.headers_mut());
             }
         }
-        security_headers(response.headers_mut(), *this.hsts);
         if let Some(started) = this.started {
             this.inner.span().in_scope(|| {
                 tracing::info!(
@@ -437,38 +508,49 @@ where
     }
 }
 
-/// Headers every response carries. A response that set its own (the console's pages have a
-/// content security policy of their own) keeps it. API answers are never to be cached (they
-/// carry keys, tokens and people's data), framed, sniffed or read across origins.
-fn security_headers(headers: &mut axum::http::HeaderMap, hsts: bool) {
+/// Headers every response carries, built once: `hsts` adds `Strict-Transport-Security`
+/// (clients reach the server over TLS). API answers are never to be cached (they carry keys,
+/// tokens and people's data), framed, sniffed or read across origins.
+pub fn security_headers(hsts: bool) -> axum::http::HeaderMap {
     use axum::http::header::{
         CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
         X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
     };
-    static COOP: HeaderName = HeaderName::from_static("cross-origin-opener-policy");
-    static CORP: HeaderName = HeaderName::from_static("cross-origin-resource-policy");
-    let defaults = [
-        (&X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (&X_FRAME_OPTIONS, "DENY"),
-        (&REFERRER_POLICY, "no-referrer"),
-        (
-            &CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
-        (&COOP, "same-origin"),
-        (&CORP, "same-origin"),
-        (&CACHE_CONTROL, "no-store"),
-    ];
-    for (name, value) in defaults {
-        if !headers.contains_key(name) {
-            headers.insert(name.clone(), HeaderValue::from_static(value));
-        }
-    }
+    let mut headers = axum::http::HeaderMap::with_capacity(16);
+    let mut set = |name: HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(X_FRAME_OPTIONS, "DENY");
+    set(REFERRER_POLICY, "no-referrer");
+    set(
+        CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    set(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
+    set(CACHE_CONTROL, "no-store");
     if hsts {
-        headers.insert(
-            STRICT_TRANSPORT_SECURITY,
-            HeaderValue::from_static("max-age=31536000"),
-        );
+        set(STRICT_TRANSPORT_SECURITY, "max-age=31536000");
+    }
+    headers
+}
+
+/// Gives a response the `defaults` it did not set itself: a response that set one keeps its
+/// own (the console's pages have a content security policy of their own). One lookup per
+/// default, into a map grown once.
+fn under_own_headers(headers: &mut axum::http::HeaderMap, defaults: &axum::http::HeaderMap) {
+    headers.reserve(defaults.len());
+    for (name, value) in defaults {
+        if let axum::http::header::Entry::Vacant(slot) = headers.entry(name) {
+            slot.insert(value.clone());
+        }
     }
 }
 
@@ -523,5 +605,67 @@ fn fallback(status: StatusCode) -> ErrorBody {
             "InvalidRequest",
             s.canonical_reason().unwrap_or("invalid request"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_request_ids_are_24_hex_digits_and_do_not_repeat() {
+        let draw = || {
+            (0..10_000)
+                .map(|_| RequestId::new().as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let other_thread = std::thread::spawn(draw);
+        let mut ids = draw();
+        ids.extend(other_thread.join().unwrap());
+        assert!(ids.iter().all(|id| id.len() == 24
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        // Every digit position varies (none is stuck, as a wrong shift would leave it).
+        for position in 0..24 {
+            let digits: std::collections::HashSet<_> =
+                ids.iter().map(|id| id.as_bytes()[position]).collect();
+            assert_eq!(digits.len(), 16, "position {position}");
+        }
+    }
+
+    #[test]
+    fn a_response_keeps_its_own_headers_and_gets_the_other_defaults() {
+        let defaults = security_headers(true);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            "script-src 'self'".parse().unwrap(),
+        );
+        headers.append(header::SET_COOKIE, "a=1".parse().unwrap());
+        headers.append(header::SET_COOKIE, "b=2".parse().unwrap());
+        headers.insert(header::CONTENT_TYPE, "text/html".parse().unwrap());
+        under_own_headers(&mut headers, &defaults);
+        assert_eq!(
+            headers[header::CONTENT_SECURITY_POLICY],
+            "script-src 'self'"
+        );
+        let cookies: Vec<_> = headers.get_all(header::SET_COOKIE).iter().collect();
+        assert_eq!(
+            cookies,
+            ["a=1", "b=2"],
+            "every value of a repeated header is kept"
+        );
+        assert_eq!(headers[header::CONTENT_TYPE], "text/html");
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(
+            headers[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000"
+        );
+        assert_eq!(headers.len(), defaults.len() + 3);
+        assert!(!security_headers(false).contains_key(header::STRICT_TRANSPORT_SECURITY));
     }
 }

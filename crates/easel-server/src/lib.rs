@@ -83,9 +83,9 @@ pub fn route_table() -> Vec<table::RouteInfo> {
     all_routes().table
 }
 
-/// The whole HTTP application: the router, with the request context and the timeout
-/// wrapped around it once.
-pub type App = context::RequestContext<tower_http::timeout::Timeout<Router>>;
+/// The whole HTTP application: the router, with the request context (limits, timeout, log,
+/// error bodies) wrapped around it once.
+pub type App = context::RequestContext<Router>;
 
 /// The whole HTTP application.
 pub fn app(state: AppState, limits: &HttpLimits) -> App {
@@ -106,16 +106,11 @@ pub fn app(state: AppState, limits: &HttpLimits) -> App {
         max_uri_bytes: limits.max_uri_bytes,
         in_flight: Arc::new(tokio::sync::Semaphore::new(limits.max_in_flight.max(1))),
         limiter: state.limiter.clone(),
-        hsts: state.secure_cookies,
+        security_headers: context::security_headers(state.secure_cookies),
         token_routes,
+        request_timeout: limits.request_timeout,
     });
-    let router = routes.router.with_state(state);
-    let timeout = tower_http::timeout::Timeout::with_status_code(
-        router,
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        limits.request_timeout,
-    );
-    context::RequestContext::new(timeout, guard)
+    context::RequestContext::new(routes.router.with_state(state), guard)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight
@@ -125,12 +120,28 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            std::net::SocketAddr,
-        >(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, PerConnection(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Makes each connection's service: the app, told the connection's peer.
+#[derive(Clone)]
+struct PerConnection(App);
+
+impl<'a> tower::Service<axum::serve::IncomingStream<'a, TcpListener>> for PerConnection {
+    type Response = App;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<App, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, stream: axum::serve::IncomingStream<'a, TcpListener>) -> Self::Future {
+        std::future::ready(Ok(self.0.for_peer(*stream.remote_addr())))
+    }
 }

@@ -117,12 +117,13 @@ async fn health_ready(State(state): State<AppState>) -> ApiResult<Json<proto::He
 }
 
 /// Any authenticated caller: who am I.
-async fn users_info(Authenticated(caller): Authenticated) -> Json<proto::UserInfo> {
-    Json(proto::UserInfo {
-        org_name: caller.tenant.name.clone(),
-        tenant_uid: caller.tenant.uid.to_string(),
-        user_uid: caller.user.uid.to_string(),
+async fn users_info(Authenticated(caller): Authenticated) -> axum::response::Response {
+    Json(proto::UserInfoRef {
+        org_name: &caller.tenant.name,
+        tenant_uid: caller.tenant.uid.as_str(),
+        user_uid: caller.user.uid.as_str(),
     })
+    .into_response()
 }
 
 /// `user.list`.

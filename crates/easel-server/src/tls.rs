@@ -4,11 +4,9 @@
 //! that clients that open connections and go quiet cannot hold them for ever.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -70,7 +68,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let acceptor = acceptor.clone();
-        let app = app.clone();
+        let app = app.for_peer(peer);
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
@@ -83,11 +81,7 @@ pub async fn serve(
                 Err(_) => return,
             };
             let service = tower::service_fn(move |request: axum::http::Request<_>| {
-                let mut request = request.map(axum::body::Body::new);
-                request
-                    .extensions_mut()
-                    .insert(ConnectInfo::<SocketAddr>(peer));
-                app.clone().oneshot(request)
+                app.clone().oneshot(request.map(axum::body::Body::new))
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -128,7 +128,6 @@ async fn start_background_tasks(easel: &Arc<Easel>) -> anyhow::Result<()> {
 /// Serves the node's counters in Prometheus' text format on a listener of their own, so that
 /// metrics are never exposed on the API's address by accident.
 pub async fn serve_metrics(listener: TcpListener, easel: Arc<Easel>) -> std::io::Result<()> {
-    use std::sync::atomic::Ordering::Relaxed;
     let app = axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
@@ -141,10 +140,10 @@ pub async fn serve_metrics(listener: TcpListener, easel: Arc<Easel>) -> std::io:
                      # TYPE easel_auth_store_lookups_total counter\neasel_auth_store_lookups_total {}\n\
                      # TYPE easel_auth_cache_invalidations_total counter\neasel_auth_cache_invalidations_total {}\n\
                      # TYPE easel_auth_cache_entries gauge\neasel_auth_cache_entries {}\n",
-                    s.hits.load(Relaxed),
-                    s.misses.load(Relaxed),
-                    s.store_lookups.load(Relaxed),
-                    s.invalidations.load(Relaxed),
+                    s.hits,
+                    s.misses,
+                    s.store_lookups,
+                    s.invalidations,
                     easel.cache_len(),
                 )
             }

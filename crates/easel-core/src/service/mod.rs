@@ -409,16 +409,18 @@ impl Easel {
     /// Who presents this key. A malformed key is refused without asking the store; a key
     /// seen recently is answered from the verify cache.
     pub async fn authenticate_api_key(&self, presented: &str) -> Result<Arc<Caller>> {
+        match self.api_key_from_cache(presented)? {
+            Some(caller) => Ok(caller),
+            None => self.api_key_from_store(presented).await,
+        }
+    }
+
+    /// Authenticates a key the verify cache does not hold, from the store, and caches it.
+    pub async fn api_key_from_store(&self, presented: &str) -> Result<Arc<Caller>> {
         let hash = KeyFormat::parse(presented)
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
         let now = self.now();
-        if let Some(caller) = self.cache.get(&hash.0, now) {
-            return Ok(caller);
-        }
-        self.cache
-            .stats
-            .store_lookups
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.cache.count_store_lookup();
         let auth = self
             .store
             .api_key_by_hash(&hash)
@@ -448,6 +450,17 @@ impl Easel {
         });
         self.cache.insert(hash.0, caller.clone(), valid_until, now);
         Ok(caller)
+    }
+
+    /// What can be said of a presented API key without the store, and without awaiting
+    /// anything: refused if it is malformed (a bad checksum never reaches the store), its
+    /// caller if the verify cache holds it, else `None` ([`Easel::authenticate_api_key`]
+    /// asks the store). The server tries this first, so that a cached caller never builds
+    /// the store path's future.
+    pub fn api_key_from_cache(&self, presented: &str) -> Result<Option<Arc<Caller>>> {
+        let hash = KeyFormat::parse(presented)
+            .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
+        Ok(self.cache.get(&hash.0, self.clock.now_millis()))
     }
 
     /// Writes the counted key uses to the store in one batch. Runs every few seconds and at
@@ -512,8 +525,8 @@ impl Easel {
     }
 
     /// The verify cache's counters: hits, misses, store lookups, invalidations.
-    pub fn cache_stats(&self) -> &crate::cache::CacheStats {
-        &self.cache.stats
+    pub fn cache_stats(&self) -> crate::cache::CacheStats {
+        self.cache.stats()
     }
 
     pub fn cache_len(&self) -> usize {

@@ -1,7 +1,6 @@
 //! The verify cache and usage counters: what stays off the store, what never enters the
 //! cache, and how a change on one node reaches another.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use easel_proto as proto;
 use crate::harness::*;
 
 fn lookups(server: &TestServer) -> u64 {
-    server.easel.cache_stats().store_lookups.load(Relaxed)
+    server.easel.cache_stats().store_lookups
 }
 
 /// The owner's names that `server`'s admin sees beside the key `key_uid` in the key list.
@@ -77,12 +76,12 @@ on_both_stores! {
         let hot = server.anonymous.with_api_key(&key.api_key);
         hot.user_info().await.unwrap();
         let before = lookups(&server);
-        let hits = server.easel.cache_stats().hits.load(Relaxed);
+        let hits = server.easel.cache_stats().hits;
         for _ in 0..20 {
             hot.user_info().await.unwrap();
         }
         assert_eq!(lookups(&server), before, "no store lookup while cached");
-        assert!(server.easel.cache_stats().hits.load(Relaxed) >= hits + 20);
+        assert!(server.easel.cache_stats().hits >= hits + 20);
         // Past the re-check interval the store is asked again (a change this node missed
         // cannot live longer than that: 60 s by default).
         server.clock.advance(chrono::Duration::seconds(59));

@@ -33,6 +33,12 @@ async fn start_behind_proxy(backend: Backend) -> TestServer {
     start_with_limits(backend, limits).await
 }
 
+async fn start_with_short_timeout(backend: Backend) -> TestServer {
+    let mut limits = test_limits();
+    limits.request_timeout = std::time::Duration::from_millis(300);
+    start_with_limits(backend, limits).await
+}
+
 async fn start_one_at_a_time(backend: Backend) -> TestServer {
     let mut limits = test_limits();
     limits.max_in_flight = 1;
@@ -325,5 +331,44 @@ on_both_stores! {
         })
         .await;
         assert!(served, "the place is given back when the stalled client goes");
+    }
+}
+
+on_both_stores! {
+    @with start_with_short_timeout;
+
+    async fn a_request_still_waiting_at_the_timeout_answers_503(server) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A body that never finishes: the handler waits for it until the timeout.
+        let address = server.anonymous.base_url().trim_start_matches("http://").to_owned();
+        let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let head = format!(
+            "POST /v1/apiKeys HTTP/1.1\r\nHost: {address}\r\nApiKey: {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+            server.admin_key
+        );
+        stalled.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            let mut buffer = [0u8; 4096];
+            while !String::from_utf8_lossy(&answer).contains("\"ref\"") {
+                let n = stalled.read(&mut buffer).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buffer[..n]);
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "no answer to the stalled request");
+        let answer = String::from_utf8_lossy(&answer).to_lowercase();
+        assert!(answer.starts_with("http/1.1 503"), "{answer}");
+        assert!(answer.contains("retry-after: 1\r\n"), "{answer}");
+        assert!(answer.contains("\"code\":\"serviceunavailable\""), "{answer}");
+        // Nothing was created, and the server goes on answering.
+        let keys = server.admin.list_api_keys(&Default::default()).await.unwrap();
+        assert_eq!(keys.items.len(), 1, "only the bootstrap key");
+        let raw = server.admin.raw(Method::GET, "/v1/users/info", None).await.unwrap();
+        assert_eq!(raw.status, 200);
     }
 }
