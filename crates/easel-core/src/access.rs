@@ -215,8 +215,10 @@ pub fn builtin_role(uid: &str) -> Option<&'static BuiltinRole> {
 /// Who is making a request, how, in which scope, and with which permissions there.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub tenant: Tenant,
-    pub user: User,
+    /// Shared by the cached callers of a tenant (and of a user): see
+    /// [`crate::cache::Interned`].
+    pub tenant: std::sync::Arc<Tenant>,
+    pub user: std::sync::Arc<User>,
     /// The API key the request came with.
     pub key_uid: Option<Uid>,
     /// The session of the token the request came with.

@@ -332,6 +332,75 @@ impl AuthCache {
     }
 }
 
+/// Records that cached callers share, so that every cached caller of a tenant points to one
+/// copy of it (and every key and token of a user to one copy of the user).
+///
+/// - The copy handed out is always the one just read from the store: an equal copy already
+///   held is handed out instead, never an older, different one. A caller loaded after a
+///   rename gets the renamed record; callers loaded before it were dropped by the change.
+/// - Why: a cached caller with copies of its own puts its tenant's name and uid, and its
+///   user's uid, in allocations of their own, which the request path then reads. With
+///   thousands of keys cached, those reads missed the processor's caches on most requests.
+/// - Bounded: at `capacity` records, those no cached caller holds any more are dropped
+///   (and if that frees nothing, all are; callers keep theirs).
+pub struct Interned<T> {
+    records: Mutex<HashMap<Uid, Arc<T>>>,
+    capacity: usize,
+}
+
+/// A record with a uid of its own.
+pub trait Keyed {
+    fn uid(&self) -> &Uid;
+}
+
+impl Keyed for crate::model::Tenant {
+    fn uid(&self) -> &Uid {
+        &self.uid
+    }
+}
+
+impl Keyed for crate::model::User {
+    fn uid(&self) -> &Uid {
+        &self.uid
+    }
+}
+
+impl<T: Keyed + PartialEq> Interned<T> {
+    pub fn new(capacity: usize) -> Interned<T> {
+        Interned {
+            records: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// `record` as a shared copy: the one held if it is equal, else a new one, kept.
+    pub fn share(&self, record: T) -> Arc<T> {
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = records.get(record.uid()) {
+            if **held == record {
+                return held.clone();
+            }
+        }
+        if records.len() >= self.capacity && !records.contains_key(record.uid()) {
+            records.retain(|_, held| Arc::strong_count(held) > 1);
+            if records.len() >= self.capacity {
+                records.clear();
+            }
+        }
+        let shared = Arc::new(record);
+        records.insert(shared.uid().clone(), shared.clone());
+        shared
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Key owners' names for key lists, so that a page of keys is one indexed range read in the
 /// store instead of that plus one user lookup per key: at a million keys with a hundred
 /// thousand owners, those lookups were three quarters of PostgreSQL's work per page.
@@ -566,22 +635,27 @@ mod tests {
         Uid::parse(&format!("{n:024x}")).unwrap()
     }
 
-    fn caller(key: u8, user: u8, tenant: u8) -> Arc<Caller> {
+    fn tenant(n: u8, name: &str) -> Tenant {
+        let t0 = DateTime::UNIX_EPOCH;
+        Tenant {
+            uid: uid(n),
+            name: name.into(),
+            is_active: true,
+            max_key_lifetime_days: 1,
+            token_lifetime_minutes: 15,
+            password_min_length: 8,
+            created_at: t0,
+            updated_at: t0,
+        }
+    }
+
+    fn caller(key: u8, user: u8, tenant_n: u8) -> Arc<Caller> {
         let t0 = DateTime::UNIX_EPOCH;
         Arc::new(Caller {
-            tenant: Tenant {
-                uid: uid(tenant),
-                name: "t".into(),
-                is_active: true,
-                max_key_lifetime_days: 1,
-                token_lifetime_minutes: 15,
-                password_min_length: 8,
-                created_at: t0,
-                updated_at: t0,
-            },
-            user: User {
+            tenant: Arc::new(tenant(tenant_n, "t")),
+            user: Arc::new(User {
                 uid: uid(user),
-                tenant_uid: uid(tenant),
+                tenant_uid: uid(tenant_n),
                 email: "e@x.test".into(),
                 first_name: "f".into(),
                 last_name: "l".into(),
@@ -591,7 +665,7 @@ mod tests {
                 roles: vec![],
                 created_at: t0,
                 updated_at: t0,
-            },
+            }),
             key_uid: Some(uid(key)),
             session_uid: None,
             project: None,
@@ -658,6 +732,34 @@ mod tests {
         );
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.invalidations), (2, 0, 1));
+    }
+
+    #[test]
+    fn equal_records_are_shared_and_a_changed_one_replaces_them() {
+        let tenants = Interned::new(2);
+        let first = tenants.share(tenant(1, "acme"));
+        let again = tenants.share(tenant(1, "acme"));
+        assert!(Arc::ptr_eq(&first, &again), "one copy for equal records");
+        let renamed = tenants.share(tenant(1, "acme-renamed"));
+        assert_eq!(
+            renamed.name, "acme-renamed",
+            "never an older, different copy"
+        );
+        assert!(Arc::ptr_eq(
+            &renamed,
+            &tenants.share(tenant(1, "acme-renamed"))
+        ));
+        assert_eq!(first.name, "acme", "a caller keeps the copy it has");
+        // Bounded: records no caller holds make room first.
+        drop((first, again));
+        let other = tenants.share(tenant(2, "other"));
+        drop(renamed);
+        tenants.share(tenant(3, "third"));
+        assert!(tenants.len() <= 2, "{}", tenants.len());
+        assert!(
+            Arc::ptr_eq(&other, &tenants.share(tenant(2, "other"))),
+            "held, so kept"
+        );
     }
 
     #[test]

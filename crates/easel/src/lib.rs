@@ -175,14 +175,14 @@ pub async fn prepare(
     let easel = Arc::new(easel);
     start_background_tasks(&easel).await?;
     let router = easel_server::app(
-        AppState {
+        AppState::new(easel_server::Shared {
             easel: easel.clone(),
             secure_cookies: options.secure_cookies,
             limiter: Arc::new(easel_server::ratelimit::RateLimiter::new(
                 options.limits.rate_limits.clone(),
                 clock,
             )),
-        },
+        }),
         &options.limits,
     );
     let address = listener.local_addr()?;

@@ -168,6 +168,9 @@ pub struct Easel {
     first_count: [tokio::sync::Mutex<()>; 64],
     /// Verified callers, and the key uses counted since the last flush.
     cache: AuthCache,
+    /// The one copy of each tenant and user that cached callers point to.
+    tenants: crate::cache::Interned<crate::model::Tenant>,
+    users: crate::cache::Interned<crate::model::User>,
     /// Recent counts of API-key lists (`listmeta.count`).
     key_counts: Arc<crate::cache::CountCache>,
     /// Key owners' names, for key lists.
@@ -244,6 +247,8 @@ impl Easel {
             signing_key_creation: tokio::sync::Mutex::new(()),
             first_count: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
             cache: AuthCache::new(config.cache_capacity, config.cache_recheck),
+            tenants: crate::cache::Interned::new(config.cache_capacity),
+            users: crate::cache::Interned::new(config.cache_capacity),
             owner_names: crate::cache::NameCache::new(config.cache_capacity, config.cache_recheck),
             config,
         })
@@ -443,8 +448,8 @@ impl Easel {
         let caller = Arc::new(Caller {
             key_uid: Some(auth.key.uid),
             session_uid: None,
-            tenant: auth.tenant,
-            user: auth.user,
+            tenant: self.tenants.share(auth.tenant),
+            user: self.users.share(auth.user),
             project: None,
             permissions,
         });
@@ -754,7 +759,7 @@ impl Easel {
         };
         caller.require_self_or(&owner_uid, Permission::ApiKeyCreate)?;
         let owner = if caller.is(&owner_uid) {
-            caller.user.clone()
+            User::clone(&caller.user)
         } else {
             self.store
                 .user(&caller.tenant.uid, &owner_uid)
@@ -1039,7 +1044,7 @@ impl Easel {
         if !(1..=3650).contains(&max_lifetime_days) {
             return Err(Error::invalid("maxLifetimeDays must be between 1 and 3650"));
         }
-        let mut tenant = caller.tenant.clone();
+        let mut tenant = Tenant::clone(&caller.tenant);
         tenant.max_key_lifetime_days = max_lifetime_days;
         tenant.updated_at = self.now();
         let audit = self.audit(

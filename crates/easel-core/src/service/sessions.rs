@@ -325,8 +325,8 @@ impl Easel {
         let caller = Arc::new(Caller {
             key_uid: auth.session.api_key_uid.clone(),
             session_uid: Some(auth.session.uid),
-            tenant: auth.tenant,
-            user: auth.user,
+            tenant: self.tenants.share(auth.tenant),
+            user: self.users.share(auth.user),
             project: None,
             permissions,
         });
@@ -537,8 +537,8 @@ impl Easel {
             }
         };
         let caller = Caller {
-            tenant,
-            user,
+            tenant: Arc::new(tenant),
+            user: Arc::new(user),
             key_uid: None,
             session_uid: None,
             project: None,
@@ -907,7 +907,7 @@ impl Easel {
         change: impl FnOnce(&mut Tenant),
         detail: String,
     ) -> Result<()> {
-        let mut tenant = caller.tenant.clone();
+        let mut tenant = Tenant::clone(&caller.tenant);
         change(&mut tenant);
         tenant.updated_at = self.now();
         let audit = self.audit(

@@ -133,7 +133,7 @@ impl Easel {
             return Err(Error::NotFound { kind: "tenant" });
         }
         caller.require(Permission::TenantGet)?;
-        Ok(caller.tenant.clone())
+        Ok(Tenant::clone(&caller.tenant))
     }
 
     /// Operators only. While disabled, every key, token and sign-in of the tenant is refused
