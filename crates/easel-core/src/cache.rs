@@ -213,15 +213,24 @@ impl AuthCache {
         }
     }
 
-    /// Every key's uses since the last call, for a batched write to the store.
-    pub fn take_usage(&self) -> Vec<(Uid, i64, DateTime<Utc>)> {
-        let mut out = std::mem::take(
-            &mut *self
-                .orphaned_usage
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        );
-        for shard in self.shards.iter() {
+    /// Every key's uses since the last call, for a batched write to the store: the counts
+    /// of one shard (`0..USAGE_SHARDS`) per call, so that a flush holds no lock for long and
+    /// can pause between shards, plus, with shard 0, the counts of entries that left the
+    /// cache and of writes that failed. A key appears at most once per call; it can appear
+    /// in several calls (its key's entry and its tokens' entries sit in different shards),
+    /// and the writes add up.
+    pub fn take_usage(&self, shard: usize) -> Vec<(Uid, i64, DateTime<Utc>)> {
+        let mut out = if shard == 0 {
+            std::mem::take(
+                &mut *self
+                    .orphaned_usage
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            )
+        } else {
+            Vec::new()
+        };
+        if let Some(shard) = self.shards.get(shard) {
             let mut shard = shard.lock();
             for entry in shard.entries.values_mut() {
                 if let (Some(usage), Some(key)) = (&mut entry.usage, &entry.caller.key_uid) {
@@ -231,15 +240,30 @@ impl AuthCache {
                 }
             }
         }
-        // The same key may appear twice (an orphaned count and a live one): merge.
-        let mut merged: HashMap<Uid, (i64, DateTime<Utc>)> = HashMap::new();
-        for (key, count, last) in out {
-            let e = merged.entry(key).or_insert((0, last));
-            e.0 += count;
-            e.1 = e.1.max(last);
-        }
-        merged.into_iter().map(|(k, (c, l))| (k, c, l)).collect()
+        // The same key may appear twice (its key and a token of it, or an orphaned count and
+        // a live one): merge.
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+                kept.2 = kept.2.max(later.2);
+            }
+            same
+        });
+        out
     }
+
+    /// Counts a write to the store did not take: the next flush writes them.
+    pub fn keep_unwritten(&self, usage: &[(Uid, i64, DateTime<Utc>)]) {
+        self.orphaned_usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(usage);
+    }
+
+    /// How many calls of [`AuthCache::take_usage`] take every count.
+    pub const USAGE_SHARDS: usize = SHARDS;
 
     fn shard(&self, hash: &[u8; 32]) -> &Padded {
         // The last byte picks the shard; the first eight are the hash inside it (`DigestHasher`).
@@ -717,18 +741,23 @@ mod tests {
         cache.insert([9; 32], caller(1, 2, 3), t(100), t(2));
         // Reloaded after the recheck: the counts so far carry over.
         cache.insert([1; 32], caller(1, 2, 3), t(100), t(3));
-        assert_eq!(cache.take_usage(), vec![(uid(1), 4, t(3))]);
-        assert_eq!(
-            cache.take_usage(),
-            vec![],
-            "taken counts are not taken twice"
-        );
+        let all = |cache: &AuthCache| {
+            let mut all: Vec<_> = (0..AuthCache::USAGE_SHARDS)
+                .flat_map(|shard| cache.take_usage(shard))
+                .collect();
+            all.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
+            all
+        };
+        // [1; 32] and [9; 32] sit in different shards: two counts, which add up in the store.
+        assert_eq!(all(&cache), vec![(uid(1), 1, t(2)), (uid(1), 3, t(3))]);
+        assert_eq!(all(&cache), vec![], "taken counts are not taken twice");
         cache.get(&[1; 32], ms(4)).unwrap();
         cache.invalidate(&Change::Key(uid(1)));
+        cache.keep_unwritten(&[(uid(1), 2, t(1))]);
         assert_eq!(
-            cache.take_usage(),
-            vec![(uid(1), 1, t(4))],
-            "kept when removed"
+            cache.take_usage(0),
+            vec![(uid(1), 3, t(4))],
+            "kept when removed, and merged with a failed write's"
         );
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.invalidations), (2, 0, 1));

@@ -468,14 +468,27 @@ impl Easel {
         Ok(self.cache.get(&hash.0, self.clock.now_millis()))
     }
 
-    /// Writes the counted key uses to the store in one batch. Runs every few seconds and at
-    /// shutdown; a crash loses at most one interval of counts, never a key.
+    /// Writes the counted key uses to the store. Runs every few seconds and at shutdown; a
+    /// crash loses at most one interval of counts, never a key. Counts a write did not take
+    /// (the store is away) are kept for the next flush.
+    ///
+    /// One shard's counts at a time, 512 keys per store call (one transaction each), yielding
+    /// between calls: in one transaction, a flush of 10,000 keys held SQLite's only writer,
+    /// and the worker thread it ran on, for about 80 ms.
     pub async fn flush_usage(&self) -> Result<()> {
-        let batch = self.cache.take_usage();
-        if batch.is_empty() {
-            return Ok(());
+        const SLICE: usize = 512;
+        for shard in 0..AuthCache::USAGE_SHARDS {
+            let batch = self.cache.take_usage(shard);
+            for (i, slice) in batch.chunks(SLICE).enumerate() {
+                tokio::task::yield_now().await;
+                if let Err(e) = self.store.record_key_usage(slice).await {
+                    // The later shards' counts stay where they are.
+                    self.cache.keep_unwritten(&batch[i * SLICE..]);
+                    return Err(e);
+                }
+            }
         }
-        self.store.record_key_usage(&batch).await
+        Ok(())
     }
 
     /// Writes every sign-in audit row queued so far (API-key sign-ins do not wait for theirs).

@@ -28,6 +28,10 @@ async fn postgres_away_gives_503_and_the_server_recovers_by_itself() {
         .create_api_key(&key_entity("before", "", None))
         .await
         .unwrap();
+    let user = server.anonymous.with_api_key(&key.api_key);
+    for _ in 0..3 {
+        user.user_info().await.unwrap();
+    }
 
     // The database refuses new connections and every open one is killed.
     admin_sql(&format!(
@@ -51,6 +55,8 @@ async fn postgres_away_gives_503_and_the_server_recovers_by_itself() {
             "no internals in the answer: {message}"
         );
     }
+    // The key's uses cannot be written now; they are kept, not lost.
+    assert!(server.easel.flush_usage().await.is_err());
     // A change refused while the store is away is not half-made.
     let raw = server
         .admin
@@ -75,4 +81,7 @@ async fn postgres_away_gives_503_and_the_server_recovers_by_itself() {
         keys.body.contains(&key.uid),
         "the key whose deletion failed is still there"
     );
+    server.easel.flush_usage().await.unwrap();
+    let read = server.admin.get_api_key(&key.uid).await.unwrap();
+    assert_eq!(read.status.use_count, 3, "the uses counted during the outage");
 }
