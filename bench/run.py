@@ -20,6 +20,11 @@ OUT = os.path.join(ROOT, "bench", "out")
 PASSWORD = "stable orbit cactus velvet"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 PAIRS = int(os.environ.get("BENCH_PAIRS", "3"))
+# Each server (hello and Easel alike) runs in a session of its own, as a daemon does, rather
+# than in the benchmark's: with the kernel's autogroup scheduling on (Debian's default), a
+# session is a scheduling group, and in one group with wrk the servers' threads and wrk's
+# compete thread by thread on these 2 cores. BENCH_SHARED_SESSION=1 puts them back in one.
+SERVER_SESSIONS = os.environ.get("BENCH_SHARED_SESSION") != "1"
 WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 PG = os.environ.get("EASEL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -124,7 +129,8 @@ class Easel:
              "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
              # One address drives every row: per-address limits would measure the limiter.
              "--rate-limits", "off"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ, EASEL_LOG="warn"))
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ, EASEL_LOG="warn"),
+            start_new_session=SERVER_SESSIONS)
         wait_http(self.base + "/v1/health/ping")
         return time.time() - started
 
@@ -342,7 +348,8 @@ def main():
     scale = "--scale" in sys.argv
     stores = [s for s in ("sqlite", "postgres") if f"--only-{s}" in sys.argv] or ["sqlite", "postgres"]
     os.makedirs(OUT, exist_ok=True)
-    hello = subprocess.Popen([HELLO, "127.0.0.1:18090"], stdout=subprocess.DEVNULL)
+    hello = subprocess.Popen([HELLO, "127.0.0.1:18090"], stdout=subprocess.DEVNULL,
+                             start_new_session=SERVER_SESSIONS)
     results = []
     try:
         wait_http(HELLO_URL)

@@ -107,8 +107,9 @@ struct ServeArgs {
     /// owners' names it keeps for key lists).
     #[arg(long, env = "EASEL_CACHE_CAPACITY", default_value_t = 100_000)]
     cache_capacity: usize,
-    /// Seconds a cached caller is trusted before the store is asked again: the bound on a
-    /// change this node was not told about (changes are announced to other nodes at once).
+    /// Seconds a cached caller is trusted at most before the store is asked again (each one
+    /// somewhere in the last quarter of it): the bound on a change this node was not told
+    /// about (changes are announced to other nodes at once).
     #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 60)]
     cache_recheck_secs: i64,
     /// Days audit rows are kept (deleted hourly after that); unset keeps them for good.

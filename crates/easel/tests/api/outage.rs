@@ -83,5 +83,8 @@ async fn postgres_away_gives_503_and_the_server_recovers_by_itself() {
     );
     server.easel.flush_usage().await.unwrap();
     let read = server.admin.get_api_key(&key.uid).await.unwrap();
-    assert_eq!(read.status.use_count, 3, "the uses counted during the outage");
+    assert_eq!(
+        read.status.use_count, 3,
+        "the uses counted during the outage"
+    );
 }
