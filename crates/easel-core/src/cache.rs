@@ -338,9 +338,9 @@ impl AuthCache {
     /// When an entry loaded at `now_ms` is next checked against the store: `recheck` later,
     /// less a part of up to a quarter of it, fixed by the key's hash. Entries loaded together
     /// (a node starting under load fills its cache within a second) would otherwise all be
-    /// re-read in the same instant, one store lookup per key at once, every interval: at
-    /// 10,000 keys, those requests queued for the store set the p99 (docs/performance.md,
-    /// round 5). Never later than `recheck`: that is the bound on a missed change.
+    /// re-read in the same instant, one store lookup per key at once, every interval, each
+    /// request behind them waiting for the store. Never later than `recheck`: that is the
+    /// bound on a missed change.
     fn recheck_at(&self, hash: &[u8; 32], now_ms: i64) -> i64 {
         let spread = (self.recheck_ms / 4).max(1);
         let mut bytes = [0u8; 8];
