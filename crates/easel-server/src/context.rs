@@ -170,8 +170,9 @@ impl RequestId {
 
 /// Wraps the whole router once (not each route, as `Router::layer` would): names every
 /// request, logs it (the path only, see above), bounds its body and its time, and gives
-/// error responses Palette's body. Hand-written rather than `middleware::from_fn` because it sits in front of
-/// every request: it neither boxes the inner future nor clones the inner service.
+/// error responses Palette's body. Hand-written rather than `middleware::from_fn` because it
+/// sits in front of every request: it neither boxes the inner future nor clones the inner
+/// service.
 #[derive(Clone)]
 pub struct RequestContext<S> {
     inner: S,
@@ -550,9 +551,9 @@ pub fn security_headers(hsts: bool) -> axum::http::HeaderMap {
 
 /// Gives a response the `defaults` it did not set itself: a response that set one keeps its
 /// own (the console's pages have a content security policy of their own). The response's
-/// headers are put into a copy of the defaults, not the other way round: copying a map
-/// built once took half the time of a lookup and an insert per default (measured: 190 ns
-/// against 330 ns per response with seven defaults; an entry lookup per default, 360 ns).
+/// headers are put into a copy of the defaults, not the other way round. Measured alone,
+/// with seven defaults: 190 ns per response for the copy, 330 ns for a lookup and an insert
+/// per default, 360 ns for an entry lookup per default.
 fn under_own_headers(headers: &mut axum::http::HeaderMap, defaults: &axum::http::HeaderMap) {
     let own = std::mem::replace(headers, defaults.clone());
     let mut name = None;

@@ -33,7 +33,7 @@ use tokio::net::TcpListener;
 
 /// What every handler can reach, behind one `Arc`: axum clones the state for every request,
 /// and each clone of an `Arc` writes its count, a cache line both cores then pass between
-/// them. One count moves where three did.
+/// them. One count moves where two did.
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 

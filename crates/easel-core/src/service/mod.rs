@@ -459,7 +459,7 @@ impl Easel {
 
     /// What can be said of a presented API key without the store, and without awaiting
     /// anything: refused if it is malformed (a bad checksum never reaches the store), its
-    /// caller if the verify cache holds it, else `None` ([`Easel::authenticate_api_key`]
+    /// caller if the verify cache holds it, else `None` ([`Easel::api_key_from_store`]
     /// asks the store). The server tries this first, so that a cached caller never builds
     /// the store path's future.
     pub fn api_key_from_cache(&self, presented: &str) -> Result<Option<Arc<Caller>>> {
