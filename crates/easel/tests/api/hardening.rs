@@ -39,6 +39,12 @@ async fn start_with_short_timeout(backend: Backend) -> TestServer {
     start_with_limits(backend, limits).await
 }
 
+async fn start_behind_proxy_at_127_0_0_2(backend: Backend) -> TestServer {
+    let mut limits = limited(Limit { rate: 1, burst: 2 });
+    limits.rate_limits.trusted_proxies = vec!["127.0.0.2/32".parse().unwrap()];
+    start_with_limits(backend, limits).await
+}
+
 async fn start_one_at_a_time(backend: Backend) -> TestServer {
     let mut limits = test_limits();
     limits.max_in_flight = 1;
@@ -370,5 +376,38 @@ on_both_stores! {
         assert_eq!(keys.items.len(), 1, "only the bootstrap key");
         let raw = server.admin.raw(Method::GET, "/v1/users/info", None).await.unwrap();
         assert_eq!(raw.status, 200);
+    }
+}
+
+on_both_stores! {
+    @with start_behind_proxy_at_127_0_0_2;
+
+    async fn the_peer_address_decides_whether_a_forwarded_address_is_believed(server) {
+        // Two peers on loopback: 127.0.0.2 is the trusted proxy, 127.0.0.1 is not. Each
+        // connection's service must know its own peer for the two to be told apart.
+        let from = |peer: &'static str, client: &'static str| {
+            let server = &server;
+            async move {
+                reqwest::Client::builder()
+                    .local_address(Some(peer.parse().unwrap()))
+                    .build()
+                    .unwrap()
+                    .get(format!("{}/v1/health/ping", server.anonymous.base_url()))
+                    .header("X-Forwarded-For", client)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        let proxy = "127.0.0.2";
+        assert_eq!([from(proxy, "198.51.100.1").await, from(proxy, "198.51.100.1").await], [200, 200]);
+        assert_eq!(from(proxy, "198.51.100.1").await, 429);
+        assert_eq!(from(proxy, "198.51.100.2").await, 200, "each client behind the proxy");
+        // Not the proxy: its forwarded addresses are ignored, and it has one bucket.
+        let direct = "127.0.0.1";
+        assert_eq!([from(direct, "198.51.100.3").await, from(direct, "198.51.100.4").await], [200, 200]);
+        assert_eq!(from(direct, "198.51.100.5").await, 429, "one bucket, whatever it claims");
     }
 }
