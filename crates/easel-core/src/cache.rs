@@ -207,10 +207,7 @@ impl AuthCache {
     fn orphan(&self, entry: &mut Entry) {
         if let (Some(usage), Some(key)) = (&mut entry.usage, &entry.caller.key_uid) {
             if let Some((count, last)) = usage.take() {
-                self.orphaned_usage
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((key.clone(), count, last));
+                self.keep_unwritten(&[(key.clone(), count, last)]);
             }
         }
     }

@@ -59,7 +59,6 @@ fn client_address(
 
 /// What the task serving a request knows besides the request. A task-local rather than
 /// request extensions: it costs no allocation per request.
-#[derive(Default)]
 struct RequestSlot {
     /// Who made the request, once the `Authenticated` extractor knows, so that a refusal
     /// (403) can be recorded in that caller's audit log when the answer leaves.
@@ -309,7 +308,6 @@ where
                     inner,
                 )
                 .instrument(span),
-            timeout: self.guard.request_timeout,
             deadline: None,
             id,
             started,
@@ -408,7 +406,6 @@ pin_project_lite::pin_project! {
     pub struct ContextFuture<F> {
         #[pin]
         inner: Instrumented<tokio::task::futures::TaskLocalFuture<RequestSlot, Inner<F>>>,
-        timeout: std::time::Duration,
         // Armed when the request first waits. Most requests (a cached caller and no body)
         // are answered on their first poll and never register a timer; the few microseconds
         // before that first wait are not counted.
@@ -466,7 +463,7 @@ where
         let mut response = match this.inner.as_mut().poll(cx) {
             Poll::Ready(response) => response?,
             Poll::Pending => {
-                let timeout = *this.timeout;
+                let timeout = this.held.guard.request_timeout;
                 let deadline = this
                     .deadline
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
