@@ -51,6 +51,21 @@ async fn start_one_at_a_time(backend: Backend) -> TestServer {
     start_with_limits(backend, limits).await
 }
 
+/// The status of a ping sent from the loopback address `peer`, saying it forwards `client`.
+async fn forwarded_ping(server: &TestServer, peer: &str, client: &str) -> u16 {
+    reqwest::Client::builder()
+        .local_address(Some(peer.parse().unwrap()))
+        .build()
+        .unwrap()
+        .get(format!("{}/v1/health/ping", server.anonymous.base_url()))
+        .header("X-Forwarded-For", client)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 fn header<'a>(raw: &'a easel_client::RawResponse, name: &str) -> &'a str {
     raw.headers
         .get(name)
@@ -272,19 +287,7 @@ on_both_stores! {
 
     async fn behind_a_trusted_proxy_each_client_has_its_own_bucket(server) {
         // The test's requests come from 127.0.0.1, configured as a trusted proxy.
-        let from = |client: &'static str| {
-            let server = &server;
-            async move {
-                reqwest::Client::new()
-                    .get(format!("{}/v1/health/ping", server.anonymous.base_url()))
-                    .header("X-Forwarded-For", client)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            }
-        };
+        let from = |client: &'static str| forwarded_ping(&server, "127.0.0.1", client);
         assert_eq!([from("198.51.100.1").await, from("198.51.100.1").await], [200, 200]);
         assert_eq!(from("198.51.100.1").await, 429);
         assert_eq!(from("198.51.100.2").await, 200, "another client behind the proxy");
@@ -385,22 +388,7 @@ on_both_stores! {
     async fn the_peer_address_decides_whether_a_forwarded_address_is_believed(server) {
         // Two peers on loopback: 127.0.0.2 is the trusted proxy, 127.0.0.1 is not. Each
         // connection's service must know its own peer for the two to be told apart.
-        let from = |peer: &'static str, client: &'static str| {
-            let server = &server;
-            async move {
-                reqwest::Client::builder()
-                    .local_address(Some(peer.parse().unwrap()))
-                    .build()
-                    .unwrap()
-                    .get(format!("{}/v1/health/ping", server.anonymous.base_url()))
-                    .header("X-Forwarded-For", client)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            }
-        };
+        let from = |peer: &'static str, client: &'static str| forwarded_ping(&server, peer, client);
         let proxy = "127.0.0.2";
         assert_eq!([from(proxy, "198.51.100.1").await, from(proxy, "198.51.100.1").await], [200, 200]);
         assert_eq!(from(proxy, "198.51.100.1").await, 429);
