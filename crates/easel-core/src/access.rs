@@ -10,6 +10,7 @@
 //! Domain methods ask `caller.require(Permission::…)` against those effective permissions and
 //! never look at roles, so the model can grow without touching them.
 
+use crate::cache::CacheSlot;
 use std::collections::BTreeSet;
 
 use crate::error::{Error, Result};
@@ -213,8 +214,14 @@ pub fn builtin_role(uid: &str) -> Option<&'static BuiltinRole> {
 }
 
 /// Who is making a request, how, in which scope, and with which permissions there.
+///
+/// `repr(C)` keeps the verify cache's slot first, beside the reference count of the `Arc`
+/// the cache hands out: see [`CacheSlot`].
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub struct Caller {
+    /// The verify cache's bookkeeping, when it holds this caller; empty otherwise.
+    pub cache: CacheSlot,
     /// Shared by the cached callers of a tenant (and of a user): see
     /// [`crate::cache::Interned`].
     pub tenant: std::sync::Arc<Tenant>,

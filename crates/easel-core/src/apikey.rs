@@ -105,16 +105,22 @@ impl KeyFormat {
     /// Any prefix of the right shape is accepted (the checksum covers it), so that keys
     /// issued before a change of the configured prefix keep working.
     pub fn parse(presented: &str) -> Result<KeyHash, KeyFormatError> {
-        let (prefix, rest) = presented.split_once('_').ok_or(KeyFormatError::Shape)?;
-        let prefix_ok = !prefix.is_empty()
-            && prefix.len() <= 16
+        // The secret and checksum have a fixed length, so the `_` has a fixed place from the
+        // end; no search. (A prefix is letters and digits only, so this is the first `_`.)
+        let prefix_len = presented
+            .len()
+            .checked_sub(1 + SECRET_LEN + CHECKSUM_LEN)
+            .ok_or(KeyFormatError::Shape)?;
+        let (prefix, rest) = presented.as_bytes().split_at(prefix_len);
+        let prefix_ok = (1..=16).contains(&prefix.len())
             && prefix
-                .bytes()
+                .iter()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if !prefix_ok || rest.len() != SECRET_LEN + CHECKSUM_LEN || !is_base62(rest) {
+        // `prefix` and `_` are ASCII, so the secret starts on a character boundary.
+        if !prefix_ok || rest[0] != b'_' || !is_base62(&presented[prefix_len + 1..]) {
             return Err(KeyFormatError::Shape);
         }
-        let body_len = prefix.len() + 1 + SECRET_LEN;
+        let body_len = prefix_len + 1 + SECRET_LEN;
         let (body, sum) = presented.split_at(body_len);
         // Compared without building a string: every request with a key passes here.
         let mut expected = [0u8; CHECKSUM_LEN];
@@ -198,6 +204,11 @@ mod tests {
     #[case("easel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa-")]
     #[case("easel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaé")]
     #[case("_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    #[case("ea_sel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    #[case("abcdefghijklmnopq_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    #[case("easeé_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    #[case("easel\u{e9}aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    #[case("easel_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa_")]
     fn malformed_keys_are_refused_by_shape(#[case] key: &str) {
         assert_eq!(KeyFormat::parse(key), Err(KeyFormatError::Shape));
     }

@@ -147,16 +147,14 @@ impl RequestId {
                 (t as u64) ^ ((t >> 64) as u64)
             })
         };
-        // 64 bits from one draw and 32 from the other.
-        let (high, low) = (next(), next() >> 32);
+        // 12 random bytes, two digits each: all eight of one draw and the high four of the
+        // other.
+        let (high, low) = (next().to_be_bytes(), next().to_be_bytes());
+        let random = high.into_iter().chain(low.into_iter().take(4));
         let mut bytes = [0u8; 64];
-        for (i, slot) in bytes[..24].iter_mut().enumerate() {
-            let nibble = if i < 16 {
-                high >> (60 - 4 * i)
-            } else {
-                low >> (28 - 4 * (i - 16))
-            };
-            *slot = HEX[(nibble & 15) as usize];
+        for (digits, byte) in bytes[..24].chunks_exact_mut(2).zip(random) {
+            digits[0] = HEX[usize::from(byte >> 4)];
+            digits[1] = HEX[usize::from(byte & 15)];
         }
         RequestId { bytes, len: 24 }
     }

@@ -46,7 +46,7 @@ pub fn detail(e: &easel_core::Error) -> String {
 }
 
 /// Everything `easel serve` needs besides the store and the clock.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ServeOptions {
     pub easel: EaselConfig,
     pub bootstrap: BootstrapRequest,
@@ -55,6 +55,25 @@ pub struct ServeOptions {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// Whether the token cookie is marked `Secure`.
     pub secure_cookies: bool,
+    /// How often counted key uses are written to the store: a crash loses at most this much
+    /// of them (never a key).
+    pub usage_flush: std::time::Duration,
+}
+
+/// The default of [`ServeOptions::usage_flush`].
+pub const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            easel: EaselConfig::default(),
+            bootstrap: BootstrapRequest::default(),
+            limits: HttpLimits::default(),
+            mailer: None,
+            secure_cookies: false,
+            usage_flush: USAGE_FLUSH,
+        }
+    }
 }
 
 /// A server bound to its listener and ready to run.
@@ -67,18 +86,19 @@ pub struct Prepared {
     pub router: easel_server::App,
 }
 
-/// How often counted key uses are written to the store.
-const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// How often audit rows past their retention are deleted (when a retention is set).
 const AUDIT_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The work a node does besides answering requests: writing key-usage counts in batches, and
 /// applying the changes other nodes announce (PostgreSQL only).
-async fn start_background_tasks(easel: &Arc<Easel>) -> anyhow::Result<()> {
+async fn start_background_tasks(
+    easel: &Arc<Easel>,
+    usage_flush: std::time::Duration,
+) -> anyhow::Result<()> {
     let flusher = Arc::downgrade(easel);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(USAGE_FLUSH);
+        let mut tick =
+            tokio::time::interval(usage_flush.max(std::time::Duration::from_millis(100)));
         tick.tick().await;
         loop {
             tick.tick().await;
@@ -173,7 +193,7 @@ pub async fn prepare(
         .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
         .context("bootstrapping the first tenant")?;
     let easel = Arc::new(easel);
-    start_background_tasks(&easel).await?;
+    start_background_tasks(&easel, options.usage_flush).await?;
     let router = easel_server::app(
         AppState::new(easel_server::Shared {
             easel: easel.clone(),

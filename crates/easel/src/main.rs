@@ -112,6 +112,10 @@ struct ServeArgs {
     /// about (changes are announced to other nodes at once).
     #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 60)]
     cache_recheck_secs: i64,
+    /// Seconds between writes of counted key uses (use counts, last-used times) to the
+    /// store: a crash loses at most this much of them, never a key.
+    #[arg(long, env = "EASEL_USAGE_FLUSH_SECS", default_value_t = 5)]
+    usage_flush_secs: u64,
     /// Days audit rows are kept (deleted hourly after that); unset keeps them for good.
     #[arg(long, env = "EASEL_AUDIT_RETENTION_DAYS")]
     audit_retention_days: Option<u32>,
@@ -360,6 +364,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         mailer,
         secure_cookies: args.secure_cookies || tls.is_some(),
+        usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
         bootstrap: BootstrapRequest {
             tenant_name: args.tenant_name,
             admin_email: args.admin_email,

@@ -322,16 +322,16 @@ impl Easel {
         if let Some(key) = &auth.key {
             valid_until = valid_until.min(key.expires_at);
         }
-        let caller = Arc::new(Caller {
+        let caller = Caller {
+            cache: Default::default(),
             key_uid: auth.session.api_key_uid.clone(),
             session_uid: Some(auth.session.uid),
             tenant: self.tenants.share(auth.tenant),
             user: self.users.share(auth.user),
             project: None,
             permissions,
-        });
-        self.cache.insert(hash, caller.clone(), valid_until, now);
-        Ok(caller)
+        };
+        Ok(self.cache.insert(hash, caller, valid_until, now))
     }
 
     /// A new token of the same session, while the token is valid and the session lives.
@@ -537,6 +537,7 @@ impl Easel {
             }
         };
         let caller = Caller {
+            cache: Default::default(),
             tenant: Arc::new(tenant),
             user: Arc::new(user),
             key_uid: None,
