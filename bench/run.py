@@ -19,7 +19,7 @@ LUA = os.path.join(ROOT, "bench", "lua")
 OUT = os.path.join(ROOT, "bench", "out")
 PASSWORD = "stable orbit cactus velvet"
 DURATION = os.environ.get("BENCH_DURATION", "10s")
-PAIRS = int(os.environ.get("BENCH_PAIRS", "3"))
+PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
 # Each server (hello and Easel alike) runs in a session of its own, as a daemon does, rather
 # than in the benchmark's: with the kernel's autogroup scheduling on (Debian's default), a
 # session is a scheduling group, and in one group with wrk the servers' threads and wrk's
