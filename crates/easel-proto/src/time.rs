@@ -8,7 +8,37 @@ pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
 
 /// Formats a time the way Palette does: `2024-09-16T14:46:28.677Z`.
 pub fn format(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    let mut buffer = [0u8; 24];
+    match format_into(t, &mut buffer) {
+        Some(text) => text.to_owned(),
+        None => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
+}
+
+/// [`format`] into `buffer`, without allocating: a page of 50 API keys writes 200 times.
+/// Only for years 0 to 9999 without a leap second (every time Easel stores); `None` for
+/// the others, which [`format`] leaves to chrono (it writes them differently).
+fn format_into<'a>(t: &DateTime<Utc>, buffer: &'a mut [u8; 24]) -> Option<&'a str> {
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+    if t.nanosecond() >= 1_000_000_000 {
+        return None;
+    }
+    let put = |slot: &mut [u8], mut value: u32| {
+        for digit in slot.iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    *buffer = *b"0000-00-00T00:00:00.000Z";
+    put(&mut buffer[0..4], year);
+    put(&mut buffer[5..7], t.month());
+    put(&mut buffer[8..10], t.day());
+    put(&mut buffer[11..13], t.hour());
+    put(&mut buffer[14..16], t.minute());
+    put(&mut buffer[17..19], t.second());
+    put(&mut buffer[20..23], t.timestamp_subsec_millis());
+    std::str::from_utf8(buffer).ok()
 }
 
 /// Parses an RFC 3339 time; Go's zero time, an empty string and `null` mean "unset".
@@ -25,8 +55,12 @@ pub mod optional {
     use super::*;
 
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        let mut buffer = [0u8; 24];
         match t {
-            Some(t) => s.serialize_str(&format(t)),
+            Some(t) => match format_into(t, &mut buffer) {
+                Some(text) => s.serialize_str(text),
+                None => s.serialize_str(&format(t)),
+            },
             None => s.serialize_str(GO_ZERO_TIME),
         }
     }
@@ -53,6 +87,34 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         assert_eq!(format(&t), "2024-09-16T14:46:28.677Z");
+    }
+
+    #[test]
+    fn the_fast_format_writes_what_chrono_writes() {
+        let chrono_format = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let at = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap();
+        // Year 0 to 9999, the edges and 100,000 times between (a fixed sequence).
+        let first = at(-62_167_219_200_000);
+        let last = at(253_402_300_799_999);
+        let mut times = vec![first, last, at(0), at(-1), at(951_782_400_000)];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..100_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let span = (last.timestamp_millis() - first.timestamp_millis()) as u64;
+            times.push(at(first.timestamp_millis() + (state % span) as i64));
+        }
+        for t in &times {
+            assert_eq!(format(t), chrono_format(t), "{t:?}");
+        }
+        // Outside the fast range, chrono's own spelling.
+        let before = at(-62_167_219_200_001);
+        assert_eq!(format(&before), chrono_format(&before));
+        let after = at(253_402_300_800_000);
+        assert_eq!(format(&after), chrono_format(&after));
+        let nanos = DateTime::from_timestamp(1_700_000_000, 123_987_654).unwrap();
+        assert_eq!(format(&nanos), "2023-11-14T22:13:20.123Z");
     }
 
     #[test]
