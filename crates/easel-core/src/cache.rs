@@ -152,8 +152,8 @@ fn concerns(caller: &Caller, change: &Change) -> bool {
 }
 
 /// The map key of a hash: its first eight bytes (see [`DigestHasher`]). Two hashes that
-/// share them (about one chance in 10^9 among 200,000 cached keys) take turns in the cache;
-/// a lookup compares the whole hash.
+/// share them (about one chance in 4 × 10^9 among the 100,000 callers cached by default) take
+/// turns in the cache; a lookup compares the whole hash.
 fn map_key(hash: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&hash[..8]);

@@ -143,6 +143,40 @@ on_both_stores! {
     }
 }
 
+async fn start_flushing_often(backend: Backend) -> TestServer {
+    start_configured(backend, |options| {
+        options.usage_flush = Duration::from_millis(100);
+    })
+    .await
+}
+
+on_both_stores! {
+    @with start_flushing_often;
+
+    async fn the_node_writes_counted_uses_at_its_flush_interval(server) {
+        let key = server.admin.create_api_key(&key_entity("flushed", "", None)).await.unwrap();
+        let counted = server.anonymous.with_api_key(&key.api_key);
+        for _ in 0..3 {
+            counted.user_info().await.unwrap();
+        }
+        // Nothing calls `flush_usage` here: the node's own task writes the counts. With the
+        // default interval (5 s) they would not be there within the deadline below.
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            let read = server.admin.get_api_key(&key.uid).await.unwrap();
+            if read.status.use_count == 3 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "uses not written within 3 s at a 100 ms interval: {}",
+                read.status.use_count
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// Two nodes on one PostgreSQL: a key revoked on one, and a role taken away on one, are
 /// refused by the other as soon as the notification arrives — the clocks do not move, so the
 /// periodic re-check cannot be what does it.
