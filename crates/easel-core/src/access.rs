@@ -10,9 +10,9 @@
 //! Domain methods ask `caller.require(Permission::…)` against those effective permissions and
 //! never look at roles, so the model can grow without touching them.
 
-use crate::cache::CacheSlot;
 use std::collections::BTreeSet;
 
+use crate::cache::CacheSlot;
 use crate::error::{Error, Result};
 use crate::ids::Uid;
 use crate::model::{Project, Tenant, User};
