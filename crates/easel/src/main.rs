@@ -110,11 +110,13 @@ struct ServeArgs {
     /// Seconds a cached caller is trusted at most before the store is asked again (each one
     /// somewhere in the last quarter of it): the bound on a change this node was not told
     /// about (changes are announced to other nodes at once).
-    #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 60)]
+    #[arg(long, env = "EASEL_CACHE_RECHECK_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(i64).range(1..=86_400))]
     cache_recheck_secs: i64,
     /// Seconds between writes of counted key uses (use counts, last-used times) to the
     /// store: a crash loses at most this much of them, never a key.
-    #[arg(long, env = "EASEL_USAGE_FLUSH_SECS", default_value_t = 5)]
+    #[arg(long, env = "EASEL_USAGE_FLUSH_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
     usage_flush_secs: u64,
     /// Days audit rows are kept (deleted hourly after that); unset keeps them for good.
     #[arg(long, env = "EASEL_AUDIT_RETENTION_DAYS")]

@@ -148,6 +148,28 @@ async fn binary_on_postgres() {
     first_start_prints_secrets_once_and_sigterm_exits_zero(Backend::Postgres).await;
 }
 
+/// Intervals out of range are refused before anything starts, naming the option; a recheck
+/// interval of i64::MAX seconds made the server panic at start.
+#[test]
+fn out_of_range_intervals_are_refused_with_the_option_named() {
+    for (option, value) in [
+        ("--cache-recheck-secs", "9223372036854775807"),
+        ("--cache-recheck-secs", "0"),
+        ("--usage-flush-secs", "0"),
+        ("--usage-flush-secs", "86401"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_easel"))
+            .args(["serve", "--database-url", "sqlite::memory:", option, value])
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{option} {value}: {stderr}");
+        assert!(stderr.contains(option), "{option} {value}: {stderr}");
+        assert!(stderr.contains("1..=86400"), "{option} {value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{option} {value}: {stderr}");
+    }
+}
+
 /// With logging at its most verbose, no key (sent in a header, in a query string, or returned
 /// by the create call), no token, no password and no reset link reaches the log.
 async fn no_key_in_any_log_line(backend: Backend) {
