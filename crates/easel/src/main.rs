@@ -358,7 +358,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             session_lifetime: chrono::Duration::hours(args.session_lifetime_hours),
             allow_signup: args.allow_signup,
             cache_capacity: args.cache_capacity.max(16),
-            cache_recheck: chrono::Duration::seconds(args.cache_recheck_secs.max(1)),
+            cache_recheck: chrono::Duration::seconds(args.cache_recheck_secs),
             audit_retention: args
                 .audit_retention_days
                 .map(|days| chrono::Duration::days(i64::from(days.max(1)))),
@@ -366,7 +366,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         mailer,
         secure_cookies: args.secure_cookies || tls.is_some(),
-        usage_flush: Duration::from_secs(args.usage_flush_secs.max(1)),
+        usage_flush: Duration::from_secs(args.usage_flush_secs),
         bootstrap: BootstrapRequest {
             tenant_name: args.tenant_name,
             admin_email: args.admin_email,
