@@ -28,7 +28,25 @@ SERVER_SESSIONS = os.environ.get("BENCH_SHARED_SESSION") != "1"
 WARMUP = os.environ.get("BENCH_WARMUP", "2s")
 PG = os.environ.get("EASEL_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 TICK = os.sysconf("SC_CLK_TCK")
-HELLO_URL = "http://127.0.0.1:18090/hello"
+# Rows 2-4 (and 2') compare Easel with hello, server against server. wrk -t1 keeps one of the
+# two cores busy; a server with a worker per core (tokio's default) then runs three busy
+# threads on two cores, and its p99 measures the scheduler's time slices (2-3 ms) rather than
+# the server (docs/performance.md, round 7). So in those rows both servers run one worker
+# (TOKIO_WORKER_THREADS; BENCH_PAIRED_THREADS, 0 for tokio's default) and wrk has the other
+# core. Rows 2 and 3 are measured again with the default runtime, reported beside them
+# (BENCH_DEFAULT_PAIRS pairs; 0 skips them). Rows 5-7 measure what the node does with the
+# whole machine and run on the default runtime.
+PAIRED_THREADS = os.environ.get("BENCH_PAIRED_THREADS", "1")
+DEFAULT_PAIRS = int(os.environ.get("BENCH_DEFAULT_PAIRS", "3"))
+
+
+def runtime_env(threads, **extra):
+    """The environment of a server: tokio's worker count set to `threads`, or left to tokio."""
+    env = {k: v for k, v in os.environ.items() if k != "TOKIO_WORKER_THREADS"}
+    if threads and threads != "0":
+        env["TOKIO_WORKER_THREADS"] = threads
+    env.update(extra)
+    return env
 
 
 def wait_http(url, timeout=60):
@@ -120,16 +138,20 @@ class Easel:
         self.store = store
         self.base = f"http://127.0.0.1:{port}"
         self.proc = None
+        self.threads = None
 
-    def start(self):
+    def start(self, threads=None):
+        """Starts the node with `threads` tokio workers (None: tokio's default); returns the
+        seconds until it answered."""
         started = time.time()
+        self.threads = threads
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--database-url", self.url,
              "--admin-email", "bench@easel.test", "--admin-password", PASSWORD, "--tenant-name", "bench",
              "--metrics-listen", f"127.0.0.1:{self.metrics_port}",
              # One address drives every row: per-address limits would measure the limiter.
              "--rate-limits", "off"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ, EASEL_LOG="warn"),
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=runtime_env(threads, EASEL_LOG="warn"),
             start_new_session=SERVER_SESSIONS)
         wait_http(self.base + "/v1/health/ping")
         return time.time() - started
@@ -146,6 +168,11 @@ class Easel:
         if self.proc:
             self.proc.send_signal(signal.SIGTERM)
             self.proc.wait(timeout=60)
+            self.proc = None
+
+    def restart(self, threads=None):
+        self.stop()
+        return self.start(threads)
 
     def drop(self):
         if self.store == "postgres":
@@ -159,18 +186,40 @@ class Easel:
         return time.time() - started
 
 
-def hello_same_script(hello_pid, env):
-    """The baseline driven by the very script and values of an Easel row (only the path
-    differs), so that the ratio does not count wrk's own per-request Lua work as Easel's."""
-    return wrk(HELLO_URL, hello_pid, dict(env, PATH_="/hello"), "header.lua")
+class Hello:
+    """One baseline server: its process, its address and its plain row (row 1)."""
+
+    def __init__(self, port, threads):
+        self.url = f"http://127.0.0.1:{port}/hello"
+        self.threads = threads
+        self.proc = subprocess.Popen([HELLO, f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
+                                     env=runtime_env(threads), start_new_session=SERVER_SESSIONS)
+        self.row = None
+
+    def measure(self, name):
+        wait_http(self.url)
+        self.row = wrk(self.url, self.proc.pid)
+        self.row.update(name=name, store="-", target="", note="", ratio=1.0, p99_ratio=1.0,
+                        tokio_workers=self.threads or "default")
+        print(f"  {'-':8} {name:42} {self.row['rps']:>10.0f} req/s  p50 "
+              f"{self.row['p50_ms']:6.2f} ms  p99 {self.row['p99_ms']:6.2f} ms  "
+              f"{self.row['cpu_us_per_req']:6.1f} µs CPU", flush=True)
+        return self.row
+
+    def same_script(self, env):
+        """The baseline driven by the very script and values of an Easel row (only the path
+        differs), so that the ratio does not count wrk's own per-request Lua work as Easel's."""
+        return wrk(self.url, self.proc.pid, dict(env, PATH_="/hello"), "header.lua")
 
 
-def bench_store(store, hello_row, hello_pid, scale):
+def bench_store(store, hellos, scale):
+    """`hellos`: the baseline on tokio's default runtime ("default") and on the paired rows'
+    ("paired")."""
     work = tempfile.mkdtemp(prefix=f"easel-bench-{store}-")
     easel = Easel(store, work, 18181, 18182)
     rows = []
     try:
-        easel.start()
+        easel.start(PAIRED_THREADS)
         admin_key = easel.first_key()
         keys_file = os.path.join(work, "keys.txt")
         easel.seed(10000, out=keys_file)
@@ -184,13 +233,15 @@ def bench_store(store, hello_row, hello_pid, scale):
                                                      capture_output=True, text=True, check=True).stdout)
         bad_file = os.path.join(work, "bad.txt")
         open(bad_file, "w").write(keys[0][:-1] + ("a" if keys[0][-1] != "a" else "b") + "\n")
-        pid = easel.proc.pid
         url = easel.base + "/v1/users/info"
 
         def row(name, target, result, note="", baseline=None):
+            """Prints and keeps a row, compared with the plain row of the baseline on the
+            runtime Easel is on."""
+            plain = hellos["paired" if easel.threads == PAIRED_THREADS else "default"].row
             result.update(name=name, store=store, target=target, note=note,
-                          ratio=result["rps"] / hello_row["rps"],
-                          p99_ratio=result["p99_ms"] / hello_row["p99_ms"])
+                          ratio=result["rps"] / plain["rps"], p99_ratio=result["p99_ms"] / plain["p99_ms"],
+                          tokio_workers=easel.threads or "default")
             paired = ""
             if baseline:
                 result.update(baseline_same_script=baseline,
@@ -203,16 +254,16 @@ def bench_store(store, hello_row, hello_pid, scale):
                   f"p99 {result['p99_ms']:6.2f} ms  {result['cpu_us_per_req']:6.1f} µs CPU  "
                   f"x{result['ratio']:.2f}{paired} {note}", flush=True)
 
-        def scripted(values_file, header):
+        def scripted(values_file, header, hello=None):
             env = {"VALUES_FILE": values_file, "HEADER": header}
-            baseline = hello_same_script(hello_pid, env)
-            return wrk(url, pid, env, "header.lua"), baseline
+            baseline = (hello or hellos["paired"]).same_script(env)
+            return wrk(url, easel.proc.pid, env, "header.lua"), baseline
 
-        def paired(values_file, header):
+        def paired(values_file, header, pairs=PAIRS, hello=None):
             """Rows 2 and 3 decide a target on a ratio, and two runs 12 s apart on these
-            machines differ by more than the margin: PAIRS alternating pairs (hello, then
+            machines differ by more than the margin: `pairs` alternating pairs (hello, then
             Easel), reporting the pair with the median ratio and every pair's ratio."""
-            runs = [scripted(values_file, header) for _ in range(PAIRS)]
+            runs = [scripted(values_file, header, hello) for _ in range(pairs)]
             ratios = [r["rps"] / b["rps"] for r, b in runs]
             result, baseline = sorted(runs, key=lambda run: run[0]["rps"] / run[1]["rps"])[len(runs) // 2]
             result["pair_ratios"] = ratios
@@ -223,7 +274,7 @@ def bench_store(store, hello_row, hello_pid, scale):
 
         result, baseline, note = paired(keys_file, "ApiKey")
         # Measured here, before the password rows: argon2id's 19 MiB per hash stays mapped.
-        result["rss_mib"] = rss_mib(pid)
+        result["rss_mib"] = rss_mib(easel.proc.pid)
         row("2 users/info, ApiKey (10k keys)", "≥0.85× hello, p99 ≤3×", result, note, baseline)
         row2 = result
         result, baseline, note = paired(tokens_file, "Authorization")
@@ -236,6 +287,14 @@ def bench_store(store, hello_row, hello_pid, scale):
         unknown, baseline = scripted(unknown_file, "ApiKey")
         grown = metric(easel.metrics_port, "easel_auth_cache_entries") - entries
         row("4b unknown well-formed key (401)", "not cached", unknown, f"cache entries added: {grown}", baseline)
+        easel.restart()
+        pid = easel.proc.pid
+        if DEFAULT_PAIRS:
+            default = hellos["default"]
+            for name, values, header in (("2d ApiKey, default runtime", keys_file, "ApiKey"),
+                                         ("3d token, default runtime", tokens_file, "Authorization")):
+                result, baseline, note = paired(values, header, DEFAULT_PAIRS, default)
+                row(name, "reported", result, note, baseline)
         row("5 POST /v1/auth/authenticate", "≥15,000 tokens/s",
             wrk(easel.base + "/v1/auth/authenticate?setCookie=false", pid,
                 {"VALUES_FILE": keys_file, "HEADER": "ApiKey", "METHOD": "POST",
@@ -255,7 +314,7 @@ def bench_store(store, hello_row, hello_pid, scale):
         row("7 password sign-in (argon2id 19 MiB, t=2)", "report per core", login,
             f"{login['per_core']:.0f} logins/s per core")
         if scale:
-            rows.extend(scale_rows(easel, store, row2, keys_file, admin_key, work, row))
+            rows.extend(scale_rows(easel, store, row2, keys_file, admin_key, work, row, hellos))
     finally:
         easel.stop()
         easel.drop()
@@ -268,13 +327,13 @@ def admin_file(work, key):
     return path
 
 
-def scale_rows(easel, store, row2, keys_file, admin_key, work, row):
+def scale_rows(easel, store, row2, keys_file, admin_key, work, row, hellos):
     extra = []
     rss_small = row2["rss_mib"]
     easel.stop()
     seconds = easel.seed(990000, users=100000, sample=0)
     print(f"  {store:8} seeded 990,000 more keys and 100,000 users in {seconds:.1f} s", flush=True)
-    startup = easel.start()
+    startup = easel.start(PAIRED_THREADS)  # as row 2, which row 2' is compared with
     print(f"  {store:8} start-up with 1,000,000 keys: {startup:.2f} s", flush=True)
     url = easel.base + "/v1/users/info"
     pid = easel.proc.pid
@@ -283,6 +342,8 @@ def scale_rows(easel, store, row2, keys_file, admin_key, work, row):
     row("2' users/info, ApiKey, 1M keys in the store", "≥0.9× of row 2", big,
         f"x{big['ratio_to_row2']:.2f} of row 2; RSS {big['rss_mib']:.0f} MiB (row 2: {rss_small:.0f} MiB), "
         f"start-up {startup:.2f} s, seed {seconds:.0f} s")
+    easel.restart()
+    pid = easel.proc.pid
     path = "/v1/apiKeys?limit=50"
     row("6a' first page, 1M keys", "<5 ms p50", wrk(easel.base + path, pid,
         {"VALUES_FILE": admin_file(work, admin_key), "HEADER": "ApiKey", "PATH_": path}, "header.lua"))
@@ -348,25 +409,21 @@ def main():
     scale = "--scale" in sys.argv
     stores = [s for s in ("sqlite", "postgres") if f"--only-{s}" in sys.argv] or ["sqlite", "postgres"]
     os.makedirs(OUT, exist_ok=True)
-    hello = subprocess.Popen([HELLO, "127.0.0.1:18090"], stdout=subprocess.DEVNULL,
-                             start_new_session=SERVER_SESSIONS)
+    hellos = {"default": Hello(18090, None), "paired": Hello(18091, PAIRED_THREADS)}
     results = []
     try:
-        wait_http(HELLO_URL)
-        hello_row = wrk(HELLO_URL, hello.pid)
-        hello_row.update(name="1 baseline: axum hello", store="-", target="", note="", ratio=1.0, p99_ratio=1.0)
-        results.append(hello_row)
-        print(f"  {'-':8} {'1 baseline: axum hello':42} {hello_row['rps']:>10.0f} req/s  p50 "
-              f"{hello_row['p50_ms']:6.2f} ms  p99 {hello_row['p99_ms']:6.2f} ms  "
-              f"{hello_row['cpu_us_per_req']:6.1f} µs CPU", flush=True)
+        results.append(hellos["default"].measure("1 baseline: axum hello"))
+        results.append(hellos["paired"].measure(f"1p baseline, {PAIRED_THREADS} tokio worker(s)"))
         for store in stores:
-            results.extend(bench_store(store, hello_row, hello.pid, scale))
+            results.extend(bench_store(store, hellos, scale))
         if "postgres" in stores:
             results.extend(cross_node())
     finally:
-        hello.terminate()
+        for hello in hellos.values():
+            hello.proc.terminate()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump({"machine": {"cpus": os.cpu_count()}, "wrk": "-t1 -c32", "duration": DURATION,
+                   "paired_rows_tokio_workers": PAIRED_THREADS,
                    "warmup": WARMUP, "rows": results}, f, indent=2)
     print(f"\nwritten to {os.path.join(OUT, 'results.json')}")
 
