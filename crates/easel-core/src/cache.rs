@@ -241,24 +241,19 @@ impl AuthCache {
         }
     }
 
-    /// Every key's uses since the last call, for a batched write to the store: the counts
-    /// of one shard (`0..USAGE_SHARDS`) per call, so that a flush holds no lock for long and
-    /// can pause between shards, plus, with shard 0, the counts of entries that left the
-    /// cache and of writes that failed. A key appears at most once per call; it can appear
-    /// in several calls (its key's entry and its tokens' entries sit in different shards),
-    /// and the writes add up.
-    pub fn take_usage(&self, shard: usize) -> Vec<(Uid, i64, DateTime<Utc>)> {
-        let mut out = if shard == 0 {
-            std::mem::take(
-                &mut *self
-                    .orphaned_usage
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()),
-            )
-        } else {
-            Vec::new()
-        };
-        if let Some(shard) = self.shards.get(shard) {
+    /// Every key's uses since the last call, for a batched write to the store, sorted by
+    /// key, each key once: the counts of every cached caller (taking one shard's lock at a
+    /// time, so requests wait for at most one shard's walk), of entries that left the cache
+    /// and of writes that failed. A key's own entry and its tokens' entries sit in different
+    /// shards; their counts are added up here.
+    pub fn take_usage(&self) -> Vec<(Uid, i64, DateTime<Utc>)> {
+        let mut out = std::mem::take(
+            &mut *self
+                .orphaned_usage
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        for shard in self.shards.iter() {
             let shard = shard.lock();
             for caller in shard.entries.values() {
                 if let Some(key) = &caller.key_uid {
@@ -268,8 +263,6 @@ impl AuthCache {
                 }
             }
         }
-        // The same key may appear twice (its key and a token of it, or an orphaned count and
-        // a live one): merge.
         merge_usage(&mut out);
         out
     }
@@ -281,9 +274,6 @@ impl AuthCache {
             .unwrap_or_else(|p| p.into_inner())
             .extend_from_slice(usage);
     }
-
-    /// How many calls of [`AuthCache::take_usage`] take every count.
-    pub const USAGE_SHARDS: usize = SHARDS;
 
     fn shard(&self, hash: &[u8; 32]) -> &Padded {
         // The last byte picks the shard; the first eight are the hash inside it (`DigestHasher`).
@@ -395,7 +385,7 @@ impl AuthCache {
 
 /// Sorts counts by key and adds up those of the same key, so that no key appears twice in
 /// one write (an `UPDATE … FROM` list naming a row twice updates it once, with either count).
-pub fn merge_usage(usage: &mut Vec<(Uid, i64, DateTime<Utc>)>) {
+fn merge_usage(usage: &mut Vec<(Uid, i64, DateTime<Utc>)>) {
     usage.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     usage.dedup_by(|later, kept| {
         let same = later.0 == kept.0;
@@ -830,21 +820,19 @@ mod tests {
         cache.insert([9; 32], caller(1, 2, 3), t(100), t(2));
         // Reloaded after the recheck: the counts so far carry over.
         cache.insert([1; 32], caller(1, 2, 3), t(100), t(3));
-        let all = |cache: &AuthCache| {
-            let mut all: Vec<_> = (0..AuthCache::USAGE_SHARDS)
-                .flat_map(|shard| cache.take_usage(shard))
-                .collect();
-            all.sort_by(|a, b| (&a.0, a.2).cmp(&(&b.0, b.2)));
-            all
-        };
-        // [1; 32] and [9; 32] sit in different shards: two counts, which add up in the store.
-        assert_eq!(all(&cache), vec![(uid(1), 1, t(2)), (uid(1), 3, t(3))]);
-        assert_eq!(all(&cache), vec![], "taken counts are not taken twice");
+        // [1; 32] and [9; 32] sit in different shards: their counts are added up, with the
+        // later of the two last uses.
+        assert_eq!(cache.take_usage(), vec![(uid(1), 4, t(3))]);
+        assert_eq!(
+            cache.take_usage(),
+            vec![],
+            "taken counts are not taken twice"
+        );
         cache.get(&[1; 32], ms(4)).unwrap();
         cache.invalidate(&Change::Key(uid(1)));
         cache.keep_unwritten(&[(uid(1), 2, t(1))]);
         assert_eq!(
-            cache.take_usage(0),
+            cache.take_usage(),
             vec![(uid(1), 3, t(4))],
             "kept when removed, and merged with a failed write's"
         );
@@ -899,10 +887,11 @@ mod tests {
             cache.get(&second, ms(3)).and_then(|c| c.key_uid.clone()),
             Some(uid(4))
         );
-        // The replaced caller's use (its insert) is kept for the flush.
+        // The replaced caller's use (its insert) is kept for the flush, beside the live one's
+        // (its insert and one use).
         assert_eq!(
-            cache.take_usage(0),
-            vec![(uid(1), 1, t(0))],
+            cache.take_usage(),
+            vec![(uid(1), 1, t(0)), (uid(4), 2, t(3))],
             "the replaced entry's counts are not lost"
         );
         assert!(

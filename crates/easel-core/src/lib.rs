@@ -31,5 +31,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AuthFailure, Error, Result};
 pub use ids::Uid;
 pub use rng::{OsRandom, Rng};
-pub use service::{Easel, EaselConfig};
+pub use service::{CachedKey, Easel, EaselConfig};
 pub use store::Store;

@@ -59,7 +59,7 @@ pub mod optional {
         match t {
             Some(t) => match format_into(t, &mut buffer) {
                 Some(text) => s.serialize_str(text),
-                None => s.serialize_str(&format(t)),
+                None => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
             },
             None => s.serialize_str(GO_ZERO_TIME),
         }

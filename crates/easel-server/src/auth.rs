@@ -12,7 +12,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use easel_core::{AuthFailure, Caller, Error};
+use easel_core::{AuthFailure, CachedKey, Caller, Error};
 
 use crate::error::{ApiError, PendingError};
 use crate::AppState;
@@ -159,8 +159,8 @@ async fn authenticated_caller(
     let easel = &state.easel;
     let caller = match presented(parts) {
         Some(Credential::ApiKey(key)) if !key.is_empty() => match easel.api_key_from_cache(&key)? {
-            Some(caller) => caller,
-            None => Box::pin(easel.api_key_from_store(&key)).await?,
+            CachedKey::Hit(caller) => caller,
+            CachedKey::Miss(hash) => Box::pin(easel.api_key_from_store(hash)).await?,
         },
         Some(Credential::Token(token)) if !token.is_empty() => {
             match easel.token_from_cache(&token) {

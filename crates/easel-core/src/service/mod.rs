@@ -16,7 +16,7 @@ pub use sessions::{IssuedToken, PasswordPolicySettings};
 pub use tenants::{parse_tenant_filters, NewTenant};
 
 use crate::access::{Caller, Permission, TENANT_ADMIN};
-use crate::apikey::KeyFormat;
+use crate::apikey::{KeyFormat, KeyHash};
 use crate::cache::{AuthCache, Change};
 use crate::clock::Clock;
 use crate::error::{AuthFailure, Error, Result};
@@ -32,6 +32,14 @@ use crate::password;
 use crate::rng::{base62_string, Rng};
 use crate::store::Store;
 use crate::throttle::{Throttle, ThrottlePolicy};
+
+/// What the verify cache says of a well-formed API key ([`Easel::api_key_from_cache`]).
+pub enum CachedKey {
+    /// Cached: who presents it.
+    Hit(Arc<Caller>),
+    /// Not cached: its hash, for [`Easel::api_key_from_store`].
+    Miss(KeyHash),
+}
 
 #[derive(Debug, Clone)]
 pub struct EaselConfig {
@@ -415,15 +423,14 @@ impl Easel {
     /// seen recently is answered from the verify cache.
     pub async fn authenticate_api_key(&self, presented: &str) -> Result<Arc<Caller>> {
         match self.api_key_from_cache(presented)? {
-            Some(caller) => Ok(caller),
-            None => self.api_key_from_store(presented).await,
+            CachedKey::Hit(caller) => Ok(caller),
+            CachedKey::Miss(hash) => self.api_key_from_store(hash).await,
         }
     }
 
-    /// Authenticates a key the verify cache does not hold, from the store, and caches it.
-    pub async fn api_key_from_store(&self, presented: &str) -> Result<Arc<Caller>> {
-        let hash = KeyFormat::parse(presented)
-            .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
+    /// Authenticates a well-formed key the verify cache does not hold (its hash, from
+    /// [`Easel::api_key_from_cache`]), from the store, and caches it.
+    pub async fn api_key_from_store(&self, hash: KeyHash) -> Result<Arc<Caller>> {
         let now = self.now();
         self.cache.count_store_lookup();
         let auth = self
@@ -459,21 +466,25 @@ impl Easel {
 
     /// What can be said of a presented API key without the store, and without awaiting
     /// anything: refused if it is malformed (a bad checksum never reaches the store), its
-    /// caller if the verify cache holds it, else `None` ([`Easel::api_key_from_store`]
-    /// asks the store). The server tries this first, so that a cached caller never builds
-    /// the store path's future.
-    pub fn api_key_from_cache(&self, presented: &str) -> Result<Option<Arc<Caller>>> {
+    /// caller if the verify cache holds it, else its hash, for
+    /// [`Easel::api_key_from_store`] to ask the store with. The server tries this first, so
+    /// that a cached caller never builds the store path's future.
+    pub fn api_key_from_cache(&self, presented: &str) -> Result<CachedKey> {
         let hash = KeyFormat::parse(presented)
             .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
-        Ok(self.cache.get(&hash.0, self.clock.now_millis()))
+        Ok(match self.cache.get(&hash.0, self.clock.now_millis()) {
+            Some(caller) => CachedKey::Hit(caller),
+            None => CachedKey::Miss(hash),
+        })
     }
 
     /// Writes the counted key uses to the store. Runs every few seconds and at shutdown; a
     /// crash loses at most one interval of counts, never a key. Counts a write did not take
     /// (the store is away) are kept for the next flush.
     ///
-    /// Every shard's counts are taken (each shard's lock briefly), merged and sorted by key,
-    /// and written `SLICE` keys per store call (one transaction each), yielding between calls.
+    /// Every shard's counts are taken (each shard's lock briefly), merged and sorted by key
+    /// ([`AuthCache::take_usage`]), and written `SLICE` keys per store call (one transaction
+    /// each), yielding between calls.
     /// Sorted, a slice is a run of neighbouring keys, which the store keeps on neighbouring
     /// pages: a flush writes each page it touches about once. Written shard by shard in
     /// slices of 512 (each slice's keys spread over the whole table), a flush of 10,000 keys
@@ -482,10 +493,7 @@ impl Easel {
     /// about 80 ms.
     pub async fn flush_usage(&self) -> Result<()> {
         const SLICE: usize = 2048;
-        let mut usage: Vec<_> = (0..AuthCache::USAGE_SHARDS)
-            .flat_map(|shard| self.cache.take_usage(shard))
-            .collect();
-        crate::cache::merge_usage(&mut usage);
+        let usage = self.cache.take_usage();
         for (i, slice) in usage.chunks(SLICE).enumerate() {
             tokio::task::yield_now().await;
             if let Err(e) = self.store.record_key_usage(slice).await {
