@@ -149,7 +149,12 @@ pub fn decode_key_page(
 ///     json_array = "json_array",
 ///     json_text = "",
 ///     key_page_as_json = true,
+///     random_uid = "lower(hex(randomblob(12)))",
 ///     map_err = crate::db_error,
+///     publish = crate::publish,
+///     subscribe = crate::subscribe,
+///     refresh_statistics = crate::refresh_statistics,
+///     record_key_usage = crate::record_key_usage,
 /// }
 /// ```
 #[macro_export]
@@ -167,7 +172,8 @@ macro_rules! sql_store {
         map_err = $map_err:path,
         publish = $publish:path,
         subscribe = $subscribe:path,
-        refresh_statistics = $refresh_statistics:path $(,)?
+        refresh_statistics = $refresh_statistics:path,
+        record_key_usage = $record_key_usage:path $(,)?
     ) => {
         const _: () = {
             use ::easel_core::access::{Permission, Scope, TENANT_ADMIN};
@@ -2255,27 +2261,7 @@ macro_rules! sql_store {
                     &self,
                     usage: &[(Uid, i64, ::chrono::DateTime<::chrono::Utc>)],
                 ) -> Result<()> {
-                    // Many keys per statement: one UPDATE per key made a flush of 10,000
-                    // keys 10,000 round trips, holding SQLite's writer all the while.
-                    let mut tx = self.writer.begin().await.map_err($map_err)?;
-                    for chunk in $crate::fixed_size_chunks(usage) {
-                        let mut update =
-                            ::sqlx::QueryBuilder::<$db>::new("WITH used (uid, uses, at) AS (");
-                        update.push_values(chunk, |mut row, (uid, uses, last)| {
-                            row.push_bind(uid.as_str())
-                                .push_bind(*uses)
-                                .push_bind(to_millis(*last));
-                        });
-                        update.push(
-                            ") UPDATE api_keys SET use_count = use_count + used.uses, \
-                             last_used_at = CASE WHEN api_keys.last_used_at IS NULL \
-                             OR api_keys.last_used_at < used.at THEN used.at \
-                             ELSE api_keys.last_used_at END \
-                             FROM used WHERE api_keys.uid = used.uid",
-                        );
-                        update.build().execute(&mut *tx).await.map_err($map_err)?;
-                    }
-                    tx.commit().await.map_err($map_err)
+                    $record_key_usage(self, usage).await
                 }
 
                 async fn publish(&self, change: &str) -> Result<()> {
