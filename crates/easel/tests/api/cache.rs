@@ -304,3 +304,20 @@ async fn a_stale_list_count_is_recounted_in_the_background() {
     .await;
     assert!(recounted, "the background recount never landed");
 }
+
+/// Every usage flush updates the row of each key used since the last one. On PostgreSQL the
+/// keys' table leaves a fifth of each page free (migration 0008), so those updates can stay
+/// on their rows' pages (heap-only) instead of adding to every index of the table. Also
+/// fails if the binary was built without its newest migration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keys_table_leaves_room_on_each_page_for_counter_updates() {
+    use sqlx::Connection;
+    let server = start(Backend::Postgres).await;
+    let mut conn = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
+    let options: Option<Vec<String>> =
+        sqlx::query_scalar("SELECT reloptions FROM pg_class WHERE relname = 'api_keys'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(options, Some(vec!["fillfactor=80".to_owned()]));
+}
