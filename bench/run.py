@@ -314,7 +314,7 @@ def bench_store(store, hellos, scale):
         row("7 password sign-in (argon2id 19 MiB, t=2)", "report per core", login,
             f"{login['per_core']:.0f} logins/s per core")
         if scale:
-            rows.extend(scale_rows(easel, store, row2, keys_file, admin_key, work, row, hellos))
+            rows.extend(scale_rows(easel, store, row2, keys_file, admin_key, work, row))
     finally:
         easel.stop()
         easel.drop()
@@ -327,7 +327,7 @@ def admin_file(work, key):
     return path
 
 
-def scale_rows(easel, store, row2, keys_file, admin_key, work, row, hellos):
+def scale_rows(easel, store, row2, keys_file, admin_key, work, row):
     extra = []
     rss_small = row2["rss_mib"]
     easel.stop()
