@@ -8,10 +8,16 @@ pub const GO_ZERO_TIME: &str = "0001-01-01T00:00:00.000Z";
 
 /// Formats a time the way Palette does: `2024-09-16T14:46:28.677Z`.
 pub fn format(t: &DateTime<Utc>) -> String {
+    with_formatted(t, str::to_owned)
+}
+
+/// Hands `use_text` the time as [`format`] spells it, from a buffer on the stack when it can
+/// ([`format_into`]), else from chrono's own spelling.
+fn with_formatted<R>(t: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
     let mut buffer = [0u8; 24];
     match format_into(t, &mut buffer) {
-        Some(text) => text.to_owned(),
-        None => t.to_rfc3339_opts(SecondsFormat::Millis, true),
+        Some(text) => use_text(text),
+        None => use_text(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
     }
 }
 
@@ -55,12 +61,8 @@ pub mod optional {
     use super::*;
 
     pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-        let mut buffer = [0u8; 24];
         match t {
-            Some(t) => match format_into(t, &mut buffer) {
-                Some(text) => s.serialize_str(text),
-                None => s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, true)),
-            },
+            Some(t) => with_formatted(t, |text| s.serialize_str(text)),
             None => s.serialize_str(GO_ZERO_TIME),
         }
     }

@@ -149,19 +149,18 @@ async fn record_key_usage(
         .iter()
         .map(|(_, _, at)| easel_core::model::to_millis(*at))
         .collect();
-    sqlx::query(
-        "UPDATE api_keys SET use_count = use_count + used.uses, \
-         last_used_at = CASE WHEN api_keys.last_used_at IS NULL \
-         OR api_keys.last_used_at < used.at THEN used.at ELSE api_keys.last_used_at END \
-         FROM unnest($1::text[], $2::int8[], $3::int8[]) AS used (uid, uses, at) \
+    let sql = format!(
+        "{} FROM unnest($1::text[], $2::int8[], $3::int8[]) AS used (uid, uses, at) \
          WHERE api_keys.uid = used.uid",
-    )
-    .bind(&uids)
-    .bind(&uses)
-    .bind(&last)
-    .execute(&store.writer)
-    .await
-    .map_err(db_error)?;
+        easel_store_sql::ADD_KEY_USAGE
+    );
+    sqlx::query(&sql)
+        .bind(&uids)
+        .bind(&uses)
+        .bind(&last)
+        .execute(&store.writer)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 

@@ -114,13 +114,9 @@ async fn record_key_usage(
                 .push_bind(*uses)
                 .push_bind(easel_core::model::to_millis(*last));
         });
-        update.push(
-            ") UPDATE api_keys SET use_count = use_count + used.uses, \
-             last_used_at = CASE WHEN api_keys.last_used_at IS NULL \
-             OR api_keys.last_used_at < used.at THEN used.at \
-             ELSE api_keys.last_used_at END \
-             FROM used WHERE api_keys.uid = used.uid",
-        );
+        update.push(") ");
+        update.push(easel_store_sql::ADD_KEY_USAGE);
+        update.push(" FROM used WHERE api_keys.uid = used.uid");
         update.build().execute(&mut *tx).await.map_err(db_error)?;
     }
     tx.commit().await.map_err(db_error)
