@@ -120,6 +120,25 @@ on_both_stores! {
         assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 9);
     }
 
+    async fn a_later_flush_with_an_older_last_use_keeps_the_newer_time(server) {
+        // Nodes flush in either order, and one node's clock may be behind another's: the
+        // uses always add up, and the last-used time only ever moves forward. The other
+        // node's flushes are written through a store of its own on the same database.
+        let key = server.admin.create_api_key(&key_entity("two-nodes", "", None)).await.unwrap();
+        let at = |minutes| test_epoch() + chrono::Duration::minutes(minutes);
+        server.clock.set(at(2));
+        server.anonymous.with_api_key(&key.api_key).user_info().await.unwrap();
+        server.easel.flush_usage().await.unwrap();
+        let other_node = easel::open_store(&server.db.url).await.unwrap();
+        let uid = easel_core::Uid::parse(&key.uid).unwrap();
+        other_node.record_key_usage(&[(uid.clone(), 2, at(1))]).await.unwrap();
+        let status = server.admin.get_api_key(&key.uid).await.unwrap().status;
+        assert_eq!((status.use_count, status.last_used), (3, Some(at(2))));
+        other_node.record_key_usage(&[(uid, 1, at(3))]).await.unwrap();
+        let status = server.admin.get_api_key(&key.uid).await.unwrap().status;
+        assert_eq!((status.use_count, status.last_used), (4, Some(at(3))));
+    }
+
     async fn one_flush_writes_the_counts_of_many_keys(server) {
         // 73 keys: a flush splits them into statements of 64, 8 and 1 keys; each key must get
         // its own count and time, not a neighbour's.
