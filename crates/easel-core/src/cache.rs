@@ -488,14 +488,15 @@ pub struct NameCache {
 
 struct CachedNames {
     tenant: Uid,
-    names: crate::model::PersonNames,
+    /// Shared with the lookups that found it: a page of 50 keys copies no names to find them.
+    names: Arc<crate::model::PersonNames>,
     loaded_at: DateTime<Utc>,
 }
 
 /// What [`NameCache::lookup`] found: the names it holds, the users it does not, and the
 /// generation to hand back to [`NameCache::keep`] with the names read for those.
 pub struct NameLookup {
-    pub found: HashMap<Uid, crate::model::PersonNames>,
+    pub found: HashMap<Uid, Arc<crate::model::PersonNames>>,
     pub missing: Vec<Uid>,
     pub generation: u64,
 }
@@ -523,17 +524,16 @@ impl NameCache {
         let mut found = HashMap::new();
         let mut missing = Vec::new();
         for user in users {
-            if found.contains_key(user) || missing.contains(user) {
-                continue;
-            }
             match names.get(user) {
                 Some(cached)
                     if &cached.tenant == tenant
                         && now >= cached.loaded_at
                         && now - cached.loaded_at < self.recheck =>
                 {
-                    found.insert(user.clone(), cached.names.clone());
+                    // A user seen twice is found twice: the second insert is the same names.
+                    found.insert(user.clone(), Arc::clone(&cached.names));
                 }
+                _ if missing.contains(user) => {}
                 _ => missing.push(user.clone()),
             }
         }
@@ -567,7 +567,7 @@ impl NameCache {
                 user.clone(),
                 CachedNames {
                     tenant: tenant.clone(),
-                    names: read_names.clone(),
+                    names: Arc::new(read_names.clone()),
                     loaded_at: now,
                 },
             );
@@ -1013,7 +1013,7 @@ mod tests {
         let mut found: Vec<_> = lookup
             .found
             .into_iter()
-            .map(|(u, n)| (u, n.first_name))
+            .map(|(u, n)| (u, n.first_name.clone()))
             .collect();
         found.sort();
         (found, lookup.missing, lookup.generation)

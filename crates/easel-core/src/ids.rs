@@ -33,6 +33,11 @@ impl Uid {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The uid's text, moved out rather than copied.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for Uid {

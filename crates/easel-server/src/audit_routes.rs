@@ -1,10 +1,10 @@
 //! The audit log: Palette's list and single row, and a CSV export (an Easel extension).
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Json;
 use easel_core::model::AuditView;
 use easel_core::paging::PageParams;
 use easel_core::service::AuditQuery;

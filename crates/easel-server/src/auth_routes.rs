@@ -2,13 +2,13 @@
 //! what it needs; "public" endpoints answer without credentials (and say nothing about
 //! whether an address has accounts).
 
+use crate::json::Json;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use axum::Json;
 use easel_core::model::PasswordPurpose;
 use easel_core::service::{IssuedToken, PasswordPolicySettings};
 use easel_core::{AuthFailure, Error};

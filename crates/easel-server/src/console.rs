@@ -68,7 +68,7 @@ async fn api_routes() -> Response {
         .into_iter()
         .map(|r| serde_json::json!({"method": r.method, "path": r.path, "access": r.access}))
         .collect();
-    let mut response = axum::Json(routes).into_response();
+    let mut response = crate::json::Json(routes).into_response();
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -1,11 +1,11 @@
 //! Roles, permissions, teams, projects and role assignments. Each handler's doc comment names
 //! the permission it needs.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
-use axum::Json;
 use easel_core::model::{Member, Project, SubjectKind, Team};
 use easel_core::paging::PageParams;
 use easel_core::service::{FilterString, NewProject, ProjectChanges, RoleView, SortField};

@@ -1,11 +1,11 @@
 //! The route table and its handlers. Each handler's doc comment names the permission it
 //! needs; "own" means the caller's own objects need none.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, put};
-use axum::Json;
 use easel_core::paging::PageParams;
 use easel_core::service::{ApiKeyChanges, NewApiKey, NewUser, UserChanges};
 use easel_proto as proto;

@@ -1,11 +1,11 @@
 //! System scope (operators) and self-service sign-up. Each handler's doc comment names what
 //! it needs.
 
+use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post, put};
-use axum::Json;
 use easel_core::model::Tenant;
 use easel_core::paging::PageParams;
 use easel_core::service::NewTenant;

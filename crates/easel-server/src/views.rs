@@ -21,16 +21,16 @@ pub fn list_meta<T>(page: &Page<T>) -> proto::ListMeta {
 pub fn api_key(view: ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
     let state = view.key.state(now).as_str().to_owned();
     let key = view.key;
-    let owner_uid = key.owner_uid.to_string();
+    let owner_uid = key.owner_uid.into_string();
     let annotations = BTreeMap::from([
         (proto::ANNOTATION_DESCRIPTION.to_owned(), key.description),
         ("ownerUid".to_owned(), owner_uid.clone()),
-        ("tenantUid".to_owned(), key.tenant_uid.to_string()),
+        ("tenantUid".to_owned(), key.tenant_uid.into_string()),
         ("scope".to_owned(), "tenant".to_owned()),
     ]);
     proto::ApiKey {
         metadata: proto::ObjectMeta {
-            uid: key.uid.to_string(),
+            uid: key.uid.into_string(),
             name: Some(key.name),
             labels: BTreeMap::new(),
             annotations,

@@ -5,7 +5,8 @@
 //! written once, here, as a macro that each store crate expands for its own `sqlx` database
 //! type. What differs between backends stays in the backend's crate: connecting, pragmas
 //! and pool layout, migrations, error classification, and the few dialect differences
-//! passed in as macro arguments (the string aggregate, the JSON functions).
+//! passed in as macro arguments (the string aggregate, how a list page of keys is read, how
+//! usage counts are written).
 //!
 //! The expanding type must have two fields, `reader` and `writer`, both `sqlx::Pool<DB>`
 //! (PostgreSQL passes the same pool twice; SQLite has one writer connection so that write
@@ -90,59 +91,11 @@ pub enum SqlValue<'a> {
     Millis(i64),
 }
 
-/// One API key of a list page as the page query of `list_api_keys` encodes it: a JSON array
-/// of the key's columns, in that query's order.
-#[derive(serde::Deserialize)]
-struct KeyPageRow(
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    i64,
-);
-
-/// Decodes a page of API keys that the database aggregated into one JSON array: one value
-/// instead of 51 rows of 14 columns, each column copied out of the database and looked up by
-/// name in the driver.
-pub fn decode_key_page(
-    json: Option<&str>,
-) -> Result<Vec<easel_core::model::ApiKey>, easel_core::Error> {
-    use easel_core::model::{from_millis, ApiKey};
-    use easel_core::Uid;
-    let Some(json) = json else {
-        return Ok(Vec::new());
-    };
-    let mut rows: Vec<KeyPageRow> = serde_json::from_str(json)
-        .map_err(|e| easel_core::Error::Internal(format!("decoding a page of API keys: {e}")))?;
-    // The page was selected in uid order, but an aggregate does not promise to keep it, and
-    // asking it to (`ORDER BY` inside the aggregate) made SQLite sort the page once more.
-    // Sorting here costs one pass over rows that are nearly always in order already.
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(rows
-        .into_iter()
-        .map(|r| ApiKey {
-            uid: Uid::from_stored(r.0),
-            tenant_uid: Uid::from_stored(r.1),
-            owner_uid: Uid::from_stored(r.2),
-            name: r.3,
-            description: r.4,
-            hint: r.5,
-            expires_at: from_millis(r.6),
-            is_active: r.7 != 0,
-            created_at: from_millis(r.8),
-            updated_at: from_millis(r.9),
-            last_used_at: r.10.map(from_millis),
-            use_count: r.11,
-        })
-        .collect())
-}
+/// The columns of a list page of API keys, in order, for each store's `read_key_page`. The
+/// tenant's uid is not among them: every row of a page is the tenant's (the page's filter
+/// starts with it), and the reader fills it in.
+pub const KEY_PAGE_COLUMNS: &str = "k.uid, k.owner_uid, k.name, k.description, k.hint, \
+     k.expires_at, k.is_active, k.created_at, k.updated_at, k.last_used_at, k.use_count";
 
 /// Implements `easel_core::Store` for a backend.
 ///
@@ -152,10 +105,7 @@ pub fn decode_key_page(
 ///     db = sqlx::Sqlite,
 ///     row = sqlx::sqlite::SqliteRow,
 ///     roles_agg = "group_concat(role, ',')",
-///     json_agg = "json_group_array",
-///     json_array = "json_array",
-///     json_text = "",
-///     key_page_as_json = true,
+///     read_key_page = crate::read_key_page,
 ///     random_uid = "lower(hex(randomblob(12)))",
 ///     map_err = crate::db_error,
 ///     publish = crate::publish,
@@ -171,16 +121,13 @@ macro_rules! sql_store {
         db = $db:ty,
         row = $row:ty,
         roles_agg = $agg:literal,
-        json_agg = $json_agg:literal,
-        json_array = $json_array:literal,
-        json_text = $json_text:literal,
-        key_page_as_json = $key_page_as_json:literal,
         random_uid = $random_uid:literal,
         map_err = $map_err:path,
         publish = $publish:path,
         subscribe = $subscribe:path,
         refresh_statistics = $refresh_statistics:path,
-        record_key_usage = $record_key_usage:path $(,)?
+        record_key_usage = $record_key_usage:path,
+        read_key_page = $read_key_page:path $(,)?
     ) => {
         const _: () = {
             use ::easel_core::access::{Permission, Scope, TENANT_ADMIN};
@@ -267,41 +214,23 @@ macro_rules! sql_store {
                 })
             }
 
-            /// The columns of `KEY_COLUMNS` by name, for selects that put other columns first.
-            const KEY_NAMES: [&str; 12] = [
-                "k_uid", "k_tenant_uid", "k_owner_uid", "k_name", "k_description", "k_hint",
-                "k_expires_at", "k_is_active", "k_created_at", "k_updated_at", "k_last_used_at",
-                "k_use_count",
-            ];
-            /// The same columns by position, for selects of `KEY_COLUMNS` alone (list pages):
-            /// a lookup by name hashes the name, 612 times for a page of 51 keys.
-            const KEY_POSITIONS: [usize; 12] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-
             fn key_from(row: &$row) -> Result<ApiKey> {
-                key_at(row, KEY_NAMES)
-            }
-
-            fn key_at<I: ::sqlx::ColumnIndex<$row> + Copy>(
-                row: &$row,
-                [uid, tenant_uid, owner_uid, name, description, hint, expires_at, is_active,
-                 created_at, updated_at, last_used_at, use_count]: [I; 12],
-            ) -> Result<ApiKey> {
                 Ok(ApiKey {
-                    uid: Uid::from_stored(row.try_get(uid).map_err($map_err)?),
-                    tenant_uid: Uid::from_stored(row.try_get(tenant_uid).map_err($map_err)?),
-                    owner_uid: Uid::from_stored(row.try_get(owner_uid).map_err($map_err)?),
-                    name: row.try_get(name).map_err($map_err)?,
-                    description: row.try_get(description).map_err($map_err)?,
-                    hint: row.try_get(hint).map_err($map_err)?,
-                    expires_at: from_millis(row.try_get(expires_at).map_err($map_err)?),
-                    is_active: row.try_get(is_active).map_err($map_err)?,
-                    created_at: from_millis(row.try_get(created_at).map_err($map_err)?),
-                    updated_at: from_millis(row.try_get(updated_at).map_err($map_err)?),
+                    uid: Uid::from_stored(row.try_get("k_uid").map_err($map_err)?),
+                    tenant_uid: Uid::from_stored(row.try_get("k_tenant_uid").map_err($map_err)?),
+                    owner_uid: Uid::from_stored(row.try_get("k_owner_uid").map_err($map_err)?),
+                    name: row.try_get("k_name").map_err($map_err)?,
+                    description: row.try_get("k_description").map_err($map_err)?,
+                    hint: row.try_get("k_hint").map_err($map_err)?,
+                    expires_at: from_millis(row.try_get("k_expires_at").map_err($map_err)?),
+                    is_active: row.try_get("k_is_active").map_err($map_err)?,
+                    created_at: from_millis(row.try_get("k_created_at").map_err($map_err)?),
+                    updated_at: from_millis(row.try_get("k_updated_at").map_err($map_err)?),
                     last_used_at: row
-                        .try_get::<Option<i64>, _>(last_used_at)
+                        .try_get::<Option<i64>, _>("k_last_used_at")
                         .map_err($map_err)?
                         .map(from_millis),
-                    use_count: row.try_get(use_count).map_err($map_err)?,
+                    use_count: row.try_get("k_use_count").map_err($map_err)?,
                 })
             }
 
@@ -1118,48 +1047,16 @@ macro_rules! sql_store {
                         filter.push_str(&format!(" AND k.uid > ${}", params.len()));
                         offset = 0;
                     }
-                    let rows = if $key_page_as_json {
-                        // The page comes back as one JSON array (see `decode_key_page`).
-                        let sql = format!(
-                            "SELECT {}({}(p.uid, p.tenant_uid, p.owner_uid, p.name, \
-                             p.description, p.hint, p.expires_at, p.is_active, p.created_at, \
-                             p.updated_at, p.last_used_at, p.use_count)\
-                             ){} FROM (SELECT k.uid, k.tenant_uid, k.owner_uid, \
-                             k.name, k.description, k.hint, k.expires_at, \
-                             CASE WHEN k.is_active THEN 1 ELSE 0 END AS is_active, k.created_at, \
-                             k.updated_at, k.last_used_at, k.use_count \
-                             FROM api_keys k WHERE {filter} ORDER BY k.uid LIMIT {} OFFSET {offset}) p",
-                            $json_agg,
-                            $json_array,
-                            $json_text,
-                            window.limit + 1
-                        );
-                        let mut query = ::sqlx::query_scalar::<_, Option<String>>(&sql);
-                        for p in &params {
-                            query = query.bind(*p);
-                        }
-                        let page = query.fetch_one(&self.reader).await.map_err($map_err)?;
-                        $crate::decode_key_page(page.as_deref())?
-                    } else {
-                        // PostgreSQL sends rows in its binary format cheaply, and building
-                        // the JSON cost it more than the rows cost us.
-                        let sql = format!(
-                            "SELECT {KEY_COLUMNS} FROM api_keys k WHERE {filter} \
-                             ORDER BY k.uid LIMIT {} OFFSET {offset}",
-                            window.limit + 1
-                        );
-                        let mut query = ::sqlx::query(&sql);
-                        for p in &params {
-                            query = query.bind(*p);
-                        }
-                        query
-                            .fetch_all(&self.reader)
-                            .await
-                            .map_err($map_err)?
-                            .iter()
-                            .map(|row| key_at(row, KEY_POSITIONS))
-                            .collect::<Result<Vec<_>>>()?
-                    };
+                    // `filter` starts with the tenant ($1): every row of the page is theirs.
+                    let rows = $read_key_page(
+                        self,
+                        tenant,
+                        &filter,
+                        &params,
+                        window.limit + 1,
+                        offset,
+                    )
+                    .await?;
                     let total = match known_total {
                         Some(total) => total,
                         None => {

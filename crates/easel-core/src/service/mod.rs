@@ -909,7 +909,10 @@ impl Easel {
         if !lookup.missing.is_empty() {
             let read = self.store.user_names(tenant, &lookup.missing).await?;
             self.owner_names.keep(tenant, &read, lookup.generation, now);
-            lookup.found.extend(read);
+            lookup.found.extend(
+                read.into_iter()
+                    .map(|(user, names)| (user, Arc::new(names))),
+            );
         }
         Ok(keys
             .into_iter()
