@@ -1,6 +1,5 @@
 //! The audit log: Palette's list and single row, and a CSV export (an Easel extension).
 
-use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -12,7 +11,7 @@ use easel_proto as proto;
 
 use crate::auth::Authenticated;
 use crate::error::ApiResult;
-use crate::json::ApiQuery;
+use crate::json::{ApiQuery, Json};
 use crate::table::Routes;
 use crate::views;
 use crate::AppState;

@@ -2,7 +2,6 @@
 //! what it needs; "public" endpoints answer without credentials (and say nothing about
 //! whether an address has accounts).
 
-use crate::json::Json;
 use axum::body::to_bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::header::SET_COOKIE;
@@ -17,7 +16,7 @@ use easel_proto as proto;
 use crate::auth::{presented_key, presented_token, Authenticated};
 use crate::context::ClientAddress;
 use crate::error::{ApiError, ApiResult};
-use crate::json::{parse_json, ApiJson, ApiQuery};
+use crate::json::{parse_json, ApiJson, ApiQuery, Json};
 use crate::table::Routes;
 use crate::AppState;
 

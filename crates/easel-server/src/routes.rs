@@ -1,7 +1,6 @@
 //! The route table and its handlers. Each handler's doc comment names the permission it
 //! needs; "own" means the caller's own objects need none.
 
-use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -12,7 +11,7 @@ use easel_proto as proto;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
-use crate::json::{ApiJson, ApiJsonList, ApiQuery};
+use crate::json::{ApiJson, ApiJsonList, ApiQuery, Json};
 use crate::table::Routes;
 use crate::views;
 use crate::AppState;

@@ -1,7 +1,6 @@
 //! System scope (operators) and self-service sign-up. Each handler's doc comment names what
 //! it needs.
 
-use crate::json::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -14,7 +13,7 @@ use easel_proto as proto;
 use crate::auth::Authenticated;
 use crate::context::ClientAddress;
 use crate::error::ApiResult;
-use crate::json::{parse_json, ApiJson, ApiQuery};
+use crate::json::{parse_json, ApiJson, ApiQuery, Json};
 use crate::table::Routes;
 use crate::views;
 use crate::AppState;
