@@ -548,8 +548,9 @@ impl Easel {
             self.clock.clone(),
         );
         tokio::spawn(async move {
+            let started = clock.now();
             match store.count_api_keys(&list.0, list.1.as_ref()).await {
-                Ok(total) => counts.put(list, total, clock.now()),
+                Ok(total) => counts.put(list, total, started, clock.now() - started),
                 // The next request after the retry interval recounts.
                 Err(e) => tracing::warn!(error = %e, "could not recount API keys"),
             }
@@ -882,7 +883,9 @@ impl Easel {
             .list_api_keys(&caller.tenant.uid, owner.as_ref(), &window, known_total)
             .await?;
         if known_total.is_none() {
-            self.key_counts.put(counted, listed.total, now);
+            // Timed with the page it was counted with: an upper bound on the count's cost.
+            let took = self.now() - now;
+            self.key_counts.put(counted, listed.total, now, took);
         }
         let listed = Listed {
             rows: self
