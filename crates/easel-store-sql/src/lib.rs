@@ -105,13 +105,13 @@ pub const KEY_PAGE_COLUMNS: &str = "k.uid, k.owner_uid, k.name, k.description, k
 ///     db = sqlx::Sqlite,
 ///     row = sqlx::sqlite::SqliteRow,
 ///     roles_agg = "group_concat(role, ',')",
-///     read_key_page = crate::read_key_page,
 ///     random_uid = "lower(hex(randomblob(12)))",
 ///     map_err = crate::db_error,
 ///     publish = crate::publish,
 ///     subscribe = crate::subscribe,
 ///     refresh_statistics = crate::refresh_statistics,
 ///     record_key_usage = crate::record_key_usage,
+///     read_key_page = crate::read_key_page,
 /// }
 /// ```
 #[macro_export]
