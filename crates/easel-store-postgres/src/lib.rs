@@ -170,21 +170,15 @@ async fn record_key_usage(
 /// it cost PostgreSQL more still.)
 async fn read_key_page(
     store: &PostgresStore,
-    tenant: &easel_core::Uid,
-    filter: &str,
-    params: &[&str],
-    limit: i64,
-    offset: i64,
+    page: &easel_store_sql::KeyPage<'_>,
 ) -> Result<Vec<easel_core::model::ApiKey>, Error> {
     use easel_core::model::{from_millis, ApiKey};
     use easel_core::Uid;
     use sqlx::Row as _;
-    let sql = format!(
-        "SELECT {} FROM api_keys k WHERE {filter} ORDER BY k.uid LIMIT {limit} OFFSET {offset}",
-        easel_store_sql::KEY_PAGE_COLUMNS,
-    );
+    let sql = page.select();
+    let tenant = page.tenant;
     let mut query = sqlx::query(&sql);
-    for p in params {
+    for p in &page.params {
         query = query.bind(*p);
     }
     let rows = query.fetch_all(&store.reader).await.map_err(db_error)?;

@@ -91,11 +91,35 @@ pub enum SqlValue<'a> {
     Millis(i64),
 }
 
-/// The columns of a list page of API keys, in order, for each store's `read_key_page`. The
+/// The columns of a list page of API keys, in order, as [`KeyPage::select`] reads them. The
 /// tenant's uid is not among them: every row of a page is the tenant's (the page's filter
 /// starts with it), and the reader fills it in.
 pub const KEY_PAGE_COLUMNS: &str = "k.uid, k.owner_uid, k.name, k.description, k.hint, \
      k.expires_at, k.is_active, k.created_at, k.updated_at, k.last_used_at, k.use_count";
+
+/// One page of a tenant's API keys, as the shared `list_api_keys` hands it to each store's
+/// `read_key_page`: the store binds `params` in order and runs [`select`](Self::select), or
+/// wraps it (SQLite aggregates the page into one JSON value).
+pub struct KeyPage<'a> {
+    /// The tenant whose keys these are; `filter` starts with `k.tenant_uid = $1`.
+    pub tenant: &'a easel_core::Uid,
+    /// The `WHERE` clause over `api_keys k`, with `$n` parameters.
+    pub filter: String,
+    /// The parameters of `filter`, in order.
+    pub params: Vec<&'a str>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl KeyPage<'_> {
+    /// The page's rows: [`KEY_PAGE_COLUMNS`] of the keys that pass the filter, in uid order.
+    pub fn select(&self) -> String {
+        format!(
+            "SELECT {KEY_PAGE_COLUMNS} FROM api_keys k WHERE {} ORDER BY k.uid LIMIT {} OFFSET {}",
+            self.filter, self.limit, self.offset
+        )
+    }
+}
 
 /// Implements `easel_core::Store` for a backend.
 ///
@@ -1048,15 +1072,14 @@ macro_rules! sql_store {
                         offset = 0;
                     }
                     // `filter` starts with the tenant ($1): every row of the page is theirs.
-                    let rows = $read_key_page(
-                        self,
+                    let page = $crate::KeyPage {
                         tenant,
-                        &filter,
-                        &params,
-                        window.limit + 1,
+                        filter,
+                        params,
+                        limit: window.limit + 1,
                         offset,
-                    )
-                    .await?;
+                    };
+                    let rows = $read_key_page(self, &page).await?;
                     let total = match known_total {
                         Some(total) => total,
                         None => {

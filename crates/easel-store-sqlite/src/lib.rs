@@ -143,24 +143,19 @@ struct KeyPageRow(
 /// rows of 11 columns, each column copied out of the database by the driver.
 async fn read_key_page(
     store: &SqliteStore,
-    tenant: &easel_core::Uid,
-    filter: &str,
-    params: &[&str],
-    limit: i64,
-    offset: i64,
+    page: &easel_store_sql::KeyPage<'_>,
 ) -> Result<Vec<easel_core::model::ApiKey>, Error> {
     let sql = format!(
-        "SELECT json_group_array(json_array({})) FROM (SELECT {} FROM api_keys k WHERE {filter} \
-         ORDER BY k.uid LIMIT {limit} OFFSET {offset}) p",
+        "SELECT json_group_array(json_array({})) FROM ({}) p",
         easel_store_sql::KEY_PAGE_COLUMNS.replace("k.", "p."),
-        easel_store_sql::KEY_PAGE_COLUMNS,
+        page.select(),
     );
     let mut query = sqlx::query_scalar::<_, Option<String>>(&sql);
-    for p in params {
+    for p in &page.params {
         query = query.bind(*p);
     }
-    let page = query.fetch_one(&store.reader).await.map_err(db_error)?;
-    decode_key_page(tenant, page.as_deref())
+    let json = query.fetch_one(&store.reader).await.map_err(db_error)?;
+    decode_key_page(page.tenant, json.as_deref())
 }
 
 fn decode_key_page(
