@@ -168,6 +168,8 @@ pub struct CacheStats {
     /// Store lookups made to authenticate (on misses).
     pub store_lookups: u64,
     pub invalidations: u64,
+    /// Cached keys re-read in the background before their re-check was due.
+    pub refreshes: u64,
 }
 
 /// One shard: its entries, and the hits and misses counted under its lock (a counter shared
@@ -195,6 +197,11 @@ pub struct AuthCache {
     orphaned_usage: Mutex<Vec<(Uid, i64, DateTime<Utc>)>>,
     store_lookups: AtomicU64,
     invalidations: AtomicU64,
+    refreshes: AtomicU64,
+    /// Moves on every invalidation, before any entry is removed. A caller read from the store
+    /// is cached only if it has not moved since the read began ([`AuthCache::generation`]):
+    /// a change that landed meanwhile may have made what was read stale.
+    generation: AtomicU64,
 }
 
 impl Padded {
@@ -212,7 +219,15 @@ impl AuthCache {
             orphaned_usage: Mutex::new(Vec::new()),
             store_lookups: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
+            refreshes: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// Read before reading a caller from the store, and handed back to [`AuthCache::insert`]
+    /// or [`AuthCache::refresh`] with what was read.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
     }
 
     /// Counts a store lookup made because the cache could not answer.
@@ -224,6 +239,7 @@ impl AuthCache {
         let mut stats = CacheStats {
             store_lookups: self.store_lookups.load(Ordering::Relaxed),
             invalidations: self.invalidations.load(Ordering::Relaxed),
+            refreshes: self.refreshes.load(Ordering::Relaxed),
             ..CacheStats::default()
         };
         for shard in self.shards.iter() {
@@ -303,18 +319,113 @@ impl AuthCache {
         found
     }
 
-    /// Caches a caller, counting this use of its key (the counts of an entry it replaces
-    /// carry over), and returns it as shared.
+    /// Caches a caller read from the store when the cache was at `generation`, counting this
+    /// use of its key (the counts of an entry it replaces carry over), and returns it as
+    /// shared. If a change was applied since `generation`, the caller is returned but not
+    /// cached: the change may have landed after the read.
     pub fn insert(
+        &self,
+        hash: [u8; 32],
+        caller: Caller,
+        valid_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        generation: u64,
+    ) -> Arc<Caller> {
+        self.put(hash, caller, valid_until, now, generation, true).0
+    }
+
+    /// Replaces a held caller with one read again from the store (in the background, before
+    /// its re-check is due), which is then trusted for a whole re-check interval from `now`.
+    /// Its counts carry over and no use is counted. Nothing is cached if a change was applied
+    /// since `generation`, or if the entry has left the cache meanwhile (a refresh brings back
+    /// nothing that was dropped).
+    pub fn refresh(
+        &self,
+        hash: [u8; 32],
+        caller: Caller,
+        valid_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        generation: u64,
+    ) -> bool {
+        let held = {
+            let shard = self.shard(&hash).lock();
+            shard
+                .entries
+                .get(&map_key(&hash))
+                .is_some_and(|c| c.cache.hash == hash)
+        };
+        let refreshed = held
+            && self
+                .put(hash, caller, valid_until, now, generation, false)
+                .1;
+        if refreshed {
+            self.refreshes.fetch_add(1, Ordering::Relaxed);
+        }
+        refreshed
+    }
+
+    /// Drops the entry of this hash, keeping its counts for the next flush: what the store
+    /// now says of its key would refuse it.
+    pub fn remove(&self, hash: &[u8; 32]) {
+        let mut shard = self.shard(hash).lock();
+        let key = map_key(hash);
+        if shard
+            .entries
+            .get(&key)
+            .is_some_and(|c| c.cache.hash == *hash)
+        {
+            if let Some(removed) = shard.entries.remove(&key) {
+                self.orphan(&removed);
+            }
+        }
+    }
+
+    /// Hashes of cached API-key callers (not tokens) to read again in the background: those
+    /// whose re-check falls within `lead_ms` of `now_ms` (or has passed) and that were used in
+    /// the last half of a re-check interval, at most `limit`, soonest due first. An entry
+    /// nobody uses is left to lapse; its next use reads it on the request.
+    pub fn due_for_refresh(&self, now_ms: i64, lead_ms: i64, limit: usize) -> Vec<[u8; 32]> {
+        let mut due = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            for caller in shard.entries.values() {
+                let slot = &caller.cache;
+                if caller.key_uid.is_some()
+                    && caller.session_uid.is_none()
+                    && now_ms < slot.valid_until_ms
+                    && slot.recheck_at_ms - lead_ms <= now_ms
+                    && slot.last_used_ms.load(Ordering::Relaxed) >= now_ms - self.recheck_ms / 2
+                {
+                    due.push((slot.recheck_at_ms, slot.hash));
+                }
+            }
+        }
+        due.sort_unstable_by_key(|(at, _)| *at);
+        due.truncate(limit);
+        due.into_iter().map(|(_, hash)| hash).collect()
+    }
+
+    /// Caches a caller unless the generation moved since `generation`, and returns it shared
+    /// with whether it was cached.
+    /// `count_use`: a request's load counts its use; a background refresh does not.
+    fn put(
         &self,
         hash: [u8; 32],
         mut caller: Caller,
         valid_until: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Arc<Caller> {
+        generation: u64,
+        count_use: bool,
+    ) -> (Arc<Caller>, bool) {
         let now_ms = now.timestamp_millis();
         let key = map_key(&hash);
         let mut guard = self.shard(&hash).lock();
+        // Checked under the shard's lock: an invalidation moves the generation before it takes
+        // any shard's lock, so either this sees it move, or the invalidation, coming later to
+        // this shard, removes what is put here.
+        if self.generation.load(Ordering::SeqCst) != generation {
+            return (Arc::new(caller), false);
+        }
         let entries = &mut guard.entries;
         if entries.len() >= self.per_shard && !entries.contains_key(&key) {
             if let Some(oldest) = entries
@@ -339,12 +450,16 @@ impl AuthCache {
             hash,
             valid_until_ms: valid_until.timestamp_millis(),
             recheck_at_ms: self.recheck_at(&hash, now_ms),
-            uses: AtomicI64::new(uses + 1),
-            last_used_ms: AtomicI64::new(last_ms.max(now_ms)),
+            uses: AtomicI64::new(uses + i64::from(count_use)),
+            last_used_ms: AtomicI64::new(if count_use {
+                last_ms.max(now_ms)
+            } else {
+                last_ms
+            }),
         };
         let caller = Arc::new(caller);
         entries.insert(key, caller.clone());
-        caller
+        (caller, true)
     }
 
     /// When an entry loaded at `now_ms` is next checked against the store: `recheck` later,
@@ -363,6 +478,7 @@ impl AuthCache {
 
     pub fn invalidate(&self, change: &Change) {
         self.invalidations.fetch_add(1, Ordering::Relaxed);
+        self.generation.fetch_add(1, Ordering::SeqCst);
         for shard in self.shards.iter() {
             shard.lock().entries.retain(|_, caller| {
                 let keep = !concerns(caller, change);
@@ -767,13 +883,13 @@ mod tests {
     #[test]
     fn entries_expire_with_their_credential_and_after_the_recheck_interval() {
         let cache = AuthCache::new(100, Duration::seconds(8));
-        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0));
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0), cache.generation());
         assert!(
             cache.get(&[1; 32], ms(6) - 1).is_some(),
             "trusted for 3/4 of it"
         );
         assert!(cache.get(&[1; 32], ms(8)).is_none(), "rechecked after 8 s");
-        cache.insert([1; 32], caller(1, 2, 3), t(100), t(98));
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(98), cache.generation());
         assert!(cache.get(&[1; 32], ms(99)).is_some());
         assert!(cache.get(&[1; 32], ms(100)).is_none(), "the key expired");
     }
@@ -791,7 +907,7 @@ mod tests {
             })
             .collect();
         for hash in &hashes {
-            cache.insert(*hash, caller(1, 2, 3), t(1000), t(0));
+            cache.insert(*hash, caller(1, 2, 3), t(1000), t(0), cache.generation());
         }
         let trusted_at = |secs: i64| {
             hashes
@@ -813,11 +929,80 @@ mod tests {
     }
 
     #[test]
+    fn a_caller_read_before_a_change_is_answered_but_not_cached() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        // A request begins reading key 1; meanwhile key 1 is revoked on this node.
+        let read_at = cache.generation();
+        cache.invalidate(&Change::Key(uid(1)));
+        let answered = cache.insert([1; 32], caller(1, 2, 3), t(100), t(0), read_at);
+        assert_eq!(answered.key_uid, Some(uid(1)));
+        assert!(
+            cache.get(&[1; 32], ms(1)).is_none(),
+            "not cached: the read may be stale"
+        );
+        // Read after the change, it is cached; a refresh read before a change is not kept.
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0), cache.generation());
+        let read_at = cache.generation();
+        cache.invalidate(&Change::Key(uid(9)));
+        assert!(!cache.refresh([1; 32], caller(1, 2, 3), t(100), t(30), read_at));
+        assert_eq!(cache.stats().refreshes, 0);
+    }
+
+    #[test]
+    fn only_key_entries_in_use_and_near_their_recheck_are_due_for_a_refresh() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let lead = ms(60) / 8;
+        for (n, expires) in [(1u8, 1000), (2, 1000), (3, 50)] {
+            cache.insert(
+                [n; 32],
+                caller(n, 2, 3),
+                t(expires),
+                t(0),
+                cache.generation(),
+            );
+        }
+        // A token's entry (it has a session): tokens are re-read on their requests.
+        let mut token = caller(4, 2, 3);
+        token.session_uid = Some(uid(40));
+        cache.insert([4; 32], token, t(1000), t(0), cache.generation());
+        assert!(
+            cache.due_for_refresh(ms(30), lead, 10).is_empty(),
+            "none near its re-check"
+        );
+        // At 44 s keys 1, 3 and 4 are used (key 3 expires at 50 s), key 2 is not; at 53 s
+        // every re-check (45-60 s) is within the lead.
+        for n in [1, 3, 4] {
+            cache.get(&[n; 32], ms(44)).unwrap();
+        }
+        assert_eq!(cache.due_for_refresh(ms(53), lead, 10), vec![[1; 32]]);
+        assert!(
+            cache.due_for_refresh(ms(53), lead, 0).is_empty(),
+            "at most `limit`"
+        );
+        // Refreshed at 53 s, it is due again only near its next re-check, counts unchanged.
+        assert!(cache.refresh([1; 32], caller(1, 2, 3), t(1000), t(53), cache.generation()));
+        assert!(cache.due_for_refresh(ms(54), lead, 10).is_empty());
+        assert_eq!(
+            cache.take_usage(),
+            vec![
+                (uid(1), 2, t(44)),
+                (uid(2), 1, t(0)),
+                (uid(3), 2, t(44)),
+                (uid(4), 2, t(44))
+            ]
+        );
+        // An entry that left the cache is not brought back by a refresh.
+        cache.invalidate(&Change::Key(uid(2)));
+        assert!(!cache.refresh([2; 32], caller(2, 2, 3), t(1000), t(55), cache.generation()));
+        assert!(cache.get(&[2; 32], ms(55)).is_none());
+    }
+
+    #[test]
     fn changes_remove_exactly_the_entries_they_concern() {
         let cache = AuthCache::new(100, Duration::seconds(5));
-        cache.insert([1; 32], caller(1, 10, 20), t(100), t(0));
-        cache.insert([2; 32], caller(2, 11, 20), t(100), t(0));
-        cache.insert([3; 32], caller(3, 12, 21), t(100), t(0));
+        cache.insert([1; 32], caller(1, 10, 20), t(100), t(0), cache.generation());
+        cache.insert([2; 32], caller(2, 11, 20), t(100), t(0), cache.generation());
+        cache.insert([3; 32], caller(3, 12, 21), t(100), t(0), cache.generation());
         cache.invalidate(&Change::Key(uid(1)));
         assert!(cache.get(&[1; 32], ms(1)).is_none());
         assert!(cache.get(&[2; 32], ms(1)).is_some());
@@ -831,12 +1016,12 @@ mod tests {
     #[test]
     fn uses_are_counted_across_replacement_eviction_and_invalidation() {
         let cache = AuthCache::new(100, Duration::seconds(5));
-        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0));
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(0), cache.generation());
         cache.get(&[1; 32], ms(1)).unwrap();
         // A token exchanged for key 1 counts as a use of key 1 too.
-        cache.insert([9; 32], caller(1, 2, 3), t(100), t(2));
+        cache.insert([9; 32], caller(1, 2, 3), t(100), t(2), cache.generation());
         // Reloaded after the recheck: the counts so far carry over.
-        cache.insert([1; 32], caller(1, 2, 3), t(100), t(3));
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(3), cache.generation());
         // [1; 32] and [9; 32] sit in different shards: their counts are added up, with the
         // later of the two last uses.
         assert_eq!(cache.take_usage(), vec![(uid(1), 4, t(3))]);
@@ -892,12 +1077,12 @@ mod tests {
         let mut second = first;
         second[20] = 8; // the same first eight bytes and shard, another hash
         assert_eq!(map_key(&first), map_key(&second));
-        cache.insert(first, caller(1, 2, 3), t(100), t(0));
+        cache.insert(first, caller(1, 2, 3), t(100), t(0), cache.generation());
         assert!(
             cache.get(&second, ms(1)).is_none(),
             "not the other key's caller"
         );
-        let replacing = cache.insert(second, caller(4, 5, 3), t(100), t(2));
+        let replacing = cache.insert(second, caller(4, 5, 3), t(100), t(2), cache.generation());
         assert_eq!(replacing.key_uid, Some(uid(4)));
         assert!(cache.get(&first, ms(3)).is_none(), "replaced, not shared");
         assert_eq!(
@@ -923,7 +1108,13 @@ mod tests {
         for i in 0..1000u32 {
             let mut hash = [0u8; 32];
             hash[..4].copy_from_slice(&i.to_le_bytes());
-            cache.insert(hash, caller(1, 2, 3), t(100), t(i as i64));
+            cache.insert(
+                hash,
+                caller(1, 2, 3),
+                t(100),
+                t(i as i64),
+                cache.generation(),
+            );
         }
         assert!(cache.len() <= 32, "{}", cache.len());
     }

@@ -84,6 +84,9 @@ pub trait Store: Send + Sync + 'static {
     /// The key with this hash, with its owner and tenant. The only call not scoped by a
     /// tenant: the hash is what tells the tenant.
     async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyAuth>>;
+    /// The keys with these hashes, each with its hash, owner and tenant, in any order; a
+    /// hash no key has is left out. For re-reading many cached keys in one round trip.
+    async fn api_keys_by_hashes(&self, hashes: &[KeyHash]) -> Result<Vec<(KeyHash, KeyAuth)>>;
 
     // ---- sign-in and tokens ----
 
@@ -225,6 +228,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Everything a user holds: their own bindings and those of their teams.
     async fn effective_bindings(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Binding>>;
+    /// [`Store::effective_bindings`] of many of a tenant's users at once, each binding with
+    /// the user who holds it (a binding held twice may come twice).
+    async fn effective_bindings_of(
+        &self,
+        tenant: &Uid,
+        users: &[Uid],
+    ) -> Result<Vec<(Uid, Binding)>>;
     /// The teams a user belongs to.
     async fn teams_of(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Team>>;
     /// All of the tenant's users (for the metadata and summary calls).

@@ -1198,6 +1198,44 @@ macro_rules! sql_store {
                     }))
                 }
 
+                async fn api_keys_by_hashes(
+                    &self,
+                    hashes: &[KeyHash],
+                ) -> Result<Vec<(KeyHash, KeyAuth)>> {
+                    let mut found = Vec::with_capacity(hashes.len());
+                    for chunk in $crate::padded_chunks(hashes) {
+                        let slots = (1..=chunk.len())
+                            .map(|n| format!("${n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        let sql = format!(
+                            "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS}, \
+                             k.key_hash AS k_key_hash \
+                             FROM api_keys k JOIN users u ON u.uid = k.owner_uid \
+                             JOIN tenants t ON t.uid = k.tenant_uid WHERE k.key_hash IN ({slots})"
+                        );
+                        let mut query = ::sqlx::query(&sql);
+                        for hash in &chunk {
+                            query = query.bind(&hash.0[..]);
+                        }
+                        for row in query.fetch_all(&self.reader).await.map_err($map_err)? {
+                            let stored: Vec<u8> = row.try_get("k_key_hash").map_err($map_err)?;
+                            let Ok(hash) = <[u8; 32]>::try_from(stored.as_slice()) else {
+                                return Err(Error::internal("a stored key hash is not 32 bytes"));
+                            };
+                            found.push((
+                                KeyHash(hash),
+                                KeyAuth {
+                                    key: key_from(&row)?,
+                                    user: user_from(&row)?,
+                                    tenant: tenant_from(&row)?,
+                                },
+                            ));
+                        }
+                    }
+                    Ok(found)
+                }
+
                 async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
                     ::sqlx::query(
                         "SELECT kid, seed, public_key, created_at, retires_at FROM signing_keys \
@@ -2130,6 +2168,41 @@ macro_rules! sql_store {
                     .iter()
                     .map(binding_from)
                     .collect()
+                }
+
+                async fn effective_bindings_of(
+                    &self,
+                    tenant: &Uid,
+                    users: &[Uid],
+                ) -> Result<Vec<(Uid, Binding)>> {
+                    let mut found = Vec::new();
+                    for chunk in $crate::padded_chunks(users) {
+                        let slots = (2..chunk.len() + 2)
+                            .map(|n| format!("${n}"))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        // A binding a user holds both in person and through a team comes
+                        // twice: permissions are a set, so that does no harm.
+                        let sql = format!(
+                            "SELECT b.subject_uid AS holder, b.role_uid, b.project_uid \
+                             FROM role_bindings b WHERE b.tenant_uid = $1 \
+                             AND b.subject_kind = 'user' AND b.subject_uid IN ({slots}) \
+                             UNION ALL \
+                             SELECT m.user_uid AS holder, b.role_uid, b.project_uid \
+                             FROM role_bindings b JOIN team_members m ON m.team_uid = b.subject_uid \
+                             WHERE b.tenant_uid = $1 AND b.subject_kind = 'team' \
+                             AND m.user_uid IN ({slots})"
+                        );
+                        let mut query = ::sqlx::query(&sql).bind(tenant.as_str());
+                        for uid in &chunk {
+                            query = query.bind(uid.as_str());
+                        }
+                        for row in query.fetch_all(&self.reader).await.map_err($map_err)? {
+                            let holder: String = row.try_get("holder").map_err($map_err)?;
+                            found.push((Uid::from_stored(holder), binding_from(&row)?));
+                        }
+                    }
+                    Ok(found)
                 }
 
                 async fn teams_of(&self, tenant: &Uid, user: &Uid) -> Result<Vec<Team>> {

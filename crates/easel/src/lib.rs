@@ -58,6 +58,10 @@ pub struct ServeOptions {
     /// How often counted key uses are written to the store: a crash loses at most this much
     /// of them (never a key).
     pub usage_flush: std::time::Duration,
+    /// Whether cached keys in use are read again in the background before their re-check is
+    /// due ([`Easel::refresh_cached_keys`]). Off, each is re-read on its first request after
+    /// the re-check instead. (Tests turn it off: their clock moves only when they move it.)
+    pub refresh_cached_keys: bool,
 }
 
 /// The default of [`ServeOptions::usage_flush`].
@@ -72,6 +76,7 @@ impl Default for ServeOptions {
             mailer: None,
             secure_cookies: false,
             usage_flush: USAGE_FLUSH,
+            refresh_cached_keys: true,
         }
     }
 }
@@ -89,11 +94,13 @@ pub struct Prepared {
 /// How often audit rows past their retention are deleted (when a retention is set).
 const AUDIT_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// The work a node does besides answering requests: writing key-usage counts in batches, and
-/// applying the changes other nodes announce (PostgreSQL only).
+/// The work a node does besides answering requests: writing key-usage counts in batches,
+/// reading the cached keys in use again before their re-check is due, and applying the
+/// changes other nodes announce (PostgreSQL only).
 async fn start_background_tasks(
     easel: &Arc<Easel>,
     usage_flush: std::time::Duration,
+    refresh_cached_keys: bool,
 ) -> anyhow::Result<()> {
     let flusher = Arc::downgrade(easel);
     tokio::spawn(async move {
@@ -110,6 +117,24 @@ async fn start_background_tasks(
             }
         }
     });
+    if refresh_cached_keys {
+        let refresher = Arc::downgrade(easel);
+        let every = easel.key_refresh_interval();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(easel) = refresher.upgrade() else {
+                    return;
+                };
+                if let Err(e) = easel.refresh_cached_keys().await {
+                    // Their next requests read them, as they would without the refresh.
+                    tracing::warn!(error = %detail(&e), "could not read cached keys again");
+                }
+            }
+        });
+    }
     let sweeper = Arc::downgrade(easel);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(AUDIT_SWEEP);
@@ -159,11 +184,13 @@ pub async fn serve_metrics(listener: TcpListener, easel: Arc<Easel>) -> std::io:
                      # TYPE easel_auth_cache_misses_total counter\neasel_auth_cache_misses_total {}\n\
                      # TYPE easel_auth_store_lookups_total counter\neasel_auth_store_lookups_total {}\n\
                      # TYPE easel_auth_cache_invalidations_total counter\neasel_auth_cache_invalidations_total {}\n\
+                     # TYPE easel_auth_cache_refreshes_total counter\neasel_auth_cache_refreshes_total {}\n\
                      # TYPE easel_auth_cache_entries gauge\neasel_auth_cache_entries {}\n",
                     s.hits,
                     s.misses,
                     s.store_lookups,
                     s.invalidations,
+                    s.refreshes,
                     easel.cache_len(),
                 )
             }
@@ -193,7 +220,7 @@ pub async fn prepare(
         .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
         .context("bootstrapping the first tenant")?;
     let easel = Arc::new(easel);
-    start_background_tasks(&easel, options.usage_flush).await?;
+    start_background_tasks(&easel, options.usage_flush, options.refresh_cached_keys).await?;
     let router = easel_server::app(
         AppState::new(easel_server::Shared {
             easel: easel.clone(),

@@ -367,6 +367,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         mailer,
         secure_cookies: args.secure_cookies || tls.is_some(),
         usage_flush: Duration::from_secs(args.usage_flush_secs),
+        refresh_cached_keys: true,
         bootstrap: BootstrapRequest {
             tenant_name: args.tenant_name,
             admin_email: args.admin_email,

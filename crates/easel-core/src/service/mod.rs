@@ -23,8 +23,8 @@ use crate::error::{AuthFailure, Error, Result};
 use crate::ids::Uid;
 use crate::mail::{Mail, Mailer, NoMailer};
 use crate::model::{
-    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, Listed, SigningKeyRecord, Tenant,
-    User, DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
+    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, SigningKeyRecord,
+    Tenant, User, DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
 };
 use crate::names::{Description, Email, KeyName, PersonName, TenantName};
 use crate::paging::{Page, PageCodec, PageParams};
@@ -185,6 +185,25 @@ pub struct Easel {
     owner_names: crate::cache::NameCache,
     /// Shares durable commits among concurrent sign-ins; queues API-key sign-ins' audit rows.
     sign_ins: crate::group_commit::SignInWriter,
+}
+
+/// Cached keys are read again in the background from this part of the re-check interval
+/// before their re-check is due (an eighth: 7.5 s of the default 60).
+const REFRESH_LEAD: i64 = 8;
+/// At most this many cached keys are read again per round (the rest wait for the next).
+const REFRESH_LIMIT: usize = 16_384;
+
+/// Whether a key the store returned may authenticate at `now`: active, unexpired, its owner
+/// and tenant enabled.
+fn check_key_auth(auth: &KeyAuth, now: DateTime<Utc>) -> Result<()> {
+    match auth.key.state(now) {
+        crate::model::KeyState::Inactive => Err(Error::Unauthenticated(AuthFailure::Revoked)),
+        crate::model::KeyState::Expired => Err(Error::Unauthenticated(AuthFailure::Expired)),
+        crate::model::KeyState::Active if !auth.user.is_active || !auth.tenant.is_active => {
+            Err(Error::Unauthenticated(AuthFailure::Disabled))
+        }
+        crate::model::KeyState::Active => Ok(()),
+    }
 }
 
 const LIST_USERS: &str = "users";
@@ -433,24 +452,27 @@ impl Easel {
     pub async fn api_key_from_store(&self, hash: KeyHash) -> Result<Arc<Caller>> {
         let now = self.now();
         self.cache.count_store_lookup();
+        let generation = self.cache.generation();
         let auth = self
             .store
             .api_key_by_hash(&hash)
             .await?
             .ok_or(Error::Unauthenticated(AuthFailure::Unknown))?;
-        match auth.key.state(self.now()) {
-            crate::model::KeyState::Inactive => {
-                return Err(Error::Unauthenticated(AuthFailure::Revoked))
-            }
-            crate::model::KeyState::Expired => {
-                return Err(Error::Unauthenticated(AuthFailure::Expired))
-            }
-            crate::model::KeyState::Active => {}
-        }
-        if !auth.user.is_active || !auth.tenant.is_active {
-            return Err(Error::Unauthenticated(AuthFailure::Disabled));
-        }
+        check_key_auth(&auth, now)?;
         let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
+        let (caller, valid_until) = self.key_caller(auth, permissions);
+        Ok(self
+            .cache
+            .insert(hash.0, caller, valid_until, now, generation))
+    }
+
+    /// The caller of a key the store returned and [`check_key_auth`] accepted, and until when
+    /// it may be trusted (its key's expiry).
+    fn key_caller(
+        &self,
+        auth: KeyAuth,
+        permissions: std::collections::BTreeSet<Permission>,
+    ) -> (Caller, DateTime<Utc>) {
         let valid_until = auth.key.expires_at;
         let caller = Caller {
             cache: Default::default(),
@@ -461,7 +483,93 @@ impl Easel {
             project: None,
             permissions,
         };
-        Ok(self.cache.insert(hash.0, caller, valid_until, now))
+        (caller, valid_until)
+    }
+
+    /// Reads again, in one round trip per 64 keys, the cached keys in use whose re-check is
+    /// near ([`REFRESH_LEAD`] of the interval ahead), so that a key in steady use is never
+    /// re-read on a request, and a node with many keys in use asks the store a few times a
+    /// second instead of once per key per interval. A key the store now refuses (revoked,
+    /// expired, deleted, its owner or tenant disabled) leaves the cache; its next request is
+    /// refused as it would be on a re-check. Returns how many entries were refreshed.
+    ///
+    /// Runs every few seconds (see `easel::serve`). A key it misses (a busy store, a change
+    /// applied while it read) is re-read on its next request after its re-check, as before.
+    pub async fn refresh_cached_keys(&self) -> Result<usize> {
+        const BATCH: usize = 256;
+        let now = self.now();
+        let lead_ms = self.config.cache_recheck.num_milliseconds() / REFRESH_LEAD;
+        let due = self
+            .cache
+            .due_for_refresh(now.timestamp_millis(), lead_ms, REFRESH_LIMIT);
+        let mut refreshed = 0;
+        for batch in due.chunks(BATCH) {
+            tokio::task::yield_now().await;
+            let generation = self.cache.generation();
+            let hashes: Vec<KeyHash> = batch.iter().map(|h| KeyHash(*h)).collect();
+            let found = self.store.api_keys_by_hashes(&hashes).await?;
+            let permissions = self.permissions_of_owners(&found).await?;
+            let mut seen = std::collections::HashSet::with_capacity(found.len());
+            for (hash, auth) in found {
+                seen.insert(hash.0);
+                if check_key_auth(&auth, now).is_err() {
+                    self.cache.remove(&hash.0);
+                    continue;
+                }
+                let granted = permissions
+                    .get(&(auth.tenant.uid.clone(), auth.user.uid.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                let (caller, valid_until) = self.key_caller(auth, granted);
+                if self
+                    .cache
+                    .refresh(hash.0, caller, valid_until, now, generation)
+                {
+                    refreshed += 1;
+                }
+            }
+            for gone in batch.iter().filter(|h| !seen.contains(*h)) {
+                self.cache.remove(gone);
+            }
+        }
+        Ok(refreshed)
+    }
+
+    /// How often [`Easel::refresh_cached_keys`] should run: four times per lead, so that an
+    /// entry in use is read again well before its re-check, even if a round is skipped.
+    pub fn key_refresh_interval(&self) -> std::time::Duration {
+        let lead_ms = self.config.cache_recheck.num_milliseconds() / REFRESH_LEAD;
+        std::time::Duration::from_millis((lead_ms / 4).max(100) as u64)
+    }
+
+    /// The tenant-scope permissions of the owners of `keys`: one read of bindings per tenant
+    /// (and of its custom roles, if a binding names one), however many owners.
+    async fn permissions_of_owners(
+        &self,
+        keys: &[(KeyHash, KeyAuth)],
+    ) -> Result<std::collections::HashMap<(Uid, Uid), std::collections::BTreeSet<Permission>>> {
+        let mut owners: std::collections::BTreeMap<&Uid, std::collections::BTreeSet<&Uid>> =
+            Default::default();
+        for (_, auth) in keys {
+            owners
+                .entry(&auth.tenant.uid)
+                .or_default()
+                .insert(&auth.user.uid);
+        }
+        let mut permissions = std::collections::HashMap::new();
+        for (tenant, users) in owners {
+            let users: Vec<Uid> = users.into_iter().cloned().collect();
+            let held = self.store.effective_bindings_of(tenant, &users).await?;
+            let custom = self
+                .custom_roles_for(tenant, held.iter().map(|(_, b)| b))
+                .await?;
+            for user in users {
+                let bindings = held.iter().filter(|(u, _)| *u == user).map(|(_, b)| b);
+                let (granted, _) = rbac::permissions_from(bindings, &custom, None);
+                permissions.insert((tenant.clone(), user), granted);
+            }
+        }
+        Ok(permissions)
     }
 
     /// What can be said of a presented API key without the store, and without awaiting

@@ -131,6 +131,37 @@ fn custom_view(role: &CustomRole) -> RoleView {
     }
 }
 
+/// The permissions `bindings` grant at tenant scope (`project` `None`) or in a project, and
+/// whether any of them is bound in that project. A disabled custom role grants nothing.
+pub(crate) fn permissions_from<'a>(
+    bindings: impl IntoIterator<Item = &'a Binding>,
+    custom: &[CustomRole],
+    project: Option<&Uid>,
+) -> (BTreeSet<Permission>, bool) {
+    let mut permissions = BTreeSet::new();
+    let mut bound_here = false;
+    for binding in bindings {
+        let applies = match (&binding.project_uid, project) {
+            (None, _) => true,
+            (Some(p), Some(q)) => p == q,
+            (Some(_), None) => false,
+        };
+        if !applies {
+            continue;
+        }
+        bound_here |= binding.project_uid.is_some();
+        if let Some(role) = builtin_role(&binding.role_uid) {
+            permissions.extend((role.permissions)());
+        } else if let Some(role) = custom
+            .iter()
+            .find(|r| r.uid.as_str() == binding.role_uid && r.is_enabled)
+        {
+            permissions.extend(role.permissions.iter().copied());
+        }
+    }
+    (permissions, bound_here)
+}
+
 impl Easel {
     // ---- effective permissions -------------------------------------------------------------
 
@@ -146,33 +177,24 @@ impl Easel {
             .store
             .effective_bindings(&tenant.uid, &user.uid)
             .await?;
-        let custom = if bindings.iter().any(|b| builtin_role(&b.role_uid).is_none()) {
-            self.store.roles(&tenant.uid).await?
+        let custom = self.custom_roles_for(&tenant.uid, &bindings).await?;
+        Ok(permissions_from(bindings.iter(), &custom, project))
+    }
+
+    /// The tenant's custom roles, if any of `bindings` names one (built-in roles need no read).
+    pub(crate) async fn custom_roles_for<'a>(
+        &self,
+        tenant: &Uid,
+        bindings: impl IntoIterator<Item = &'a Binding>,
+    ) -> Result<Vec<CustomRole>> {
+        if bindings
+            .into_iter()
+            .any(|b| builtin_role(&b.role_uid).is_none())
+        {
+            self.store.roles(tenant).await
         } else {
-            Vec::new()
-        };
-        let mut permissions = BTreeSet::new();
-        let mut bound_here = false;
-        for binding in &bindings {
-            let applies = match (&binding.project_uid, project) {
-                (None, _) => true,
-                (Some(p), Some(q)) => p == q,
-                (Some(_), None) => false,
-            };
-            if !applies {
-                continue;
-            }
-            bound_here |= binding.project_uid.is_some();
-            if let Some(role) = builtin_role(&binding.role_uid) {
-                permissions.extend((role.permissions)());
-            } else if let Some(role) = custom
-                .iter()
-                .find(|r| r.uid.as_str() == binding.role_uid && r.is_enabled)
-            {
-                permissions.extend(role.permissions.iter().copied());
-            }
+            Ok(Vec::new())
         }
-        Ok((permissions, bound_here))
     }
 
     /// The same caller in the scope of a project. A project of another tenant, or one the

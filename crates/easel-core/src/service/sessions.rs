@@ -315,6 +315,7 @@ impl Easel {
         let hash = token::token_hash(presented);
         let now = self.now();
         self.cache.count_store_lookup();
+        let generation = self.cache.generation();
         let (auth, claims) = self.session_of(presented).await?;
         let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
         let mut valid_until = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
@@ -331,7 +332,9 @@ impl Easel {
             project: None,
             permissions,
         };
-        Ok(self.cache.insert(hash, caller, valid_until, now))
+        Ok(self
+            .cache
+            .insert(hash, caller, valid_until, now, generation))
     }
 
     /// A new token of the same session, while the token is valid and the session lives.

@@ -102,6 +102,118 @@ on_both_stores! {
         assert_eq!(lookups(&server), before);
     }
 
+    async fn keys_in_use_are_read_again_in_the_background_before_their_recheck(server) {
+        let steady = server.admin.create_api_key(&key_entity("steady", "", None)).await.unwrap();
+        let idle = server.admin.create_api_key(&key_entity("idle", "", None)).await.unwrap();
+        let steady_client = server.anonymous.with_api_key(&steady.api_key);
+        steady_client.user_info().await.unwrap();
+        server.anonymous.with_api_key(&idle.api_key).user_info().await.unwrap();
+        let before = lookups(&server);
+        assert_eq!(server.easel.refresh_cached_keys().await.unwrap(), 0, "nothing is near its re-check");
+        server.clock.advance(chrono::Duration::seconds(44));
+        steady_client.user_info().await.unwrap();
+        // 53 s: every entry's re-check (45-60 s) is within the lead of 7.5 s. Only the key
+        // used in the last half interval is read again; the idle one is left to lapse.
+        server.clock.advance(chrono::Duration::seconds(9));
+        assert_eq!(server.easel.refresh_cached_keys().await.unwrap(), 1);
+        assert_eq!(server.easel.cache_stats().refreshes, 1);
+        // Trusted for a whole interval from the refresh: no request of it waits for the store.
+        server.clock.advance(chrono::Duration::seconds(40));
+        steady_client.user_info().await.unwrap();
+        assert_eq!(lookups(&server), before, "the key in use was never read on a request");
+        // Its uses carried over the refresh, which counted none of its own.
+        server.easel.flush_usage().await.unwrap();
+        let status = server.admin.get_api_key(&steady.uid).await.unwrap().status;
+        assert_eq!(status.use_count, 3);
+        assert_eq!(status.last_used, Some(test_epoch() + chrono::Duration::seconds(93)));
+    }
+
+    async fn a_refresh_drops_a_key_revoked_where_this_node_was_not_told(server) {
+        // Revoked through a store of its own on the same database: no change is announced to
+        // this node, as when a notification is lost.
+        let key = server.admin.create_api_key(&key_entity("revoked-elsewhere", "", None)).await.unwrap();
+        let client = server.anonymous.with_api_key(&key.api_key);
+        client.user_info().await.unwrap();
+        let elsewhere = easel::open_store(&server.db.url).await.unwrap();
+        let hash = easel_core::apikey::KeyFormat::parse(&key.api_key).unwrap();
+        let mut stored = elsewhere.api_key_by_hash(&hash).await.unwrap().unwrap().key;
+        stored.is_active = false;
+        elsewhere.update_api_key(&stored, &audit_of(&stored, "apiKey.revoke")).await.unwrap();
+        // Still trusted (this node was not told), and in use at 44 s; read again at 53 s.
+        server.clock.advance(chrono::Duration::seconds(44));
+        client.user_info().await.unwrap();
+        server.clock.advance(chrono::Duration::seconds(9));
+        let held = server.easel.cache_len();
+        assert_eq!(server.easel.refresh_cached_keys().await.unwrap(), 0);
+        assert_eq!(server.easel.cache_len(), held - 1, "the revoked key left the cache");
+        let refused = client.user_info().await.unwrap_err();
+        assert_eq!(refused.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
+    }
+
+    async fn a_refresh_reads_the_owners_roles_again_their_own_and_their_teams(server) {
+        // Alice reads users through a team's role, Bob through his own; both roles are taken
+        // away through a store of its own (this node is not told).
+        let alice = server.create_user("alice@acme.test", &[]).await;
+        let bob = server.create_user("bob@acme.test", &["Tenant Viewer"]).await;
+        let team = server
+            .admin
+            .raw(
+                reqwest::Method::POST,
+                "/v1/teams",
+                Some(&format!(r#"{{"metadata":{{"name":"readers"}},"spec":{{"users":["{alice}"],"roles":["Tenant Viewer"]}}}}"#)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(team.status, 201, "{}", team.body);
+        let alice_key = server.admin_create_key_for(&alice, "alice").await;
+        let bob_key = server.admin_create_key_for(&bob, "bob").await;
+        let alice_client = server.anonymous.with_api_key(&alice_key.api_key);
+        let bob_client = server.anonymous.with_api_key(&bob_key.api_key);
+        alice_client.list_users(&Default::default()).await.unwrap();
+        bob_client.list_users(&Default::default()).await.unwrap();
+        // Used at 44 s (before any re-check), read again at 53 s with their roles in place:
+        // both keep them.
+        server.clock.advance(chrono::Duration::seconds(44));
+        alice_client.list_users(&Default::default()).await.unwrap();
+        bob_client.list_users(&Default::default()).await.unwrap();
+        server.clock.advance(chrono::Duration::seconds(9));
+        assert_eq!(server.easel.refresh_cached_keys().await.unwrap(), 2);
+        alice_client.list_users(&Default::default()).await.unwrap();
+        bob_client.list_users(&Default::default()).await.unwrap();
+
+        let elsewhere = easel::open_store(&server.db.url).await.unwrap();
+        let tenant = elsewhere.api_key_by_hash(&easel_core::apikey::KeyFormat::parse(&bob_key.api_key).unwrap())
+            .await.unwrap().unwrap().tenant.uid;
+        let team_uid = easel_core::Uid::parse(serde_json::from_str::<serde_json::Value>(&team.body).unwrap()["uid"].as_str().unwrap()).unwrap();
+        for (n, kind, subject) in [
+            (1, easel_core::model::SubjectKind::Team, team_uid),
+            (2, easel_core::model::SubjectKind::User, easel_core::Uid::parse(&bob).unwrap()),
+        ] {
+            let audit = easel_core::model::AuditEntry {
+                uid: easel_core::Uid::from_stored(format!("{n:024x}")),
+                tenant_uid: tenant.clone(),
+                actor_uid: None,
+                action: "roles.set".into(),
+                resource_kind: "subject".into(),
+                resource_uid: subject.clone(),
+                detail: String::new(),
+                at: test_epoch(),
+                project_uid: None,
+            };
+            elsewhere.set_bindings(&tenant, kind, &subject, false, &[], &audit).await.unwrap();
+        }
+        // Refreshed at 53 s, so re-checked at 98-113 s: still trusted at 97 s.
+        server.clock.advance(chrono::Duration::seconds(44));
+        alice_client.list_users(&Default::default()).await.unwrap();
+        bob_client.list_users(&Default::default()).await.unwrap();
+        server.clock.advance(chrono::Duration::seconds(9));
+        assert_eq!(server.easel.refresh_cached_keys().await.unwrap(), 2);
+        for client in [&alice_client, &bob_client] {
+            let refused = client.list_users(&Default::default()).await.unwrap_err();
+            assert_eq!(refused.status(), Some(reqwest::StatusCode::FORBIDDEN));
+        }
+    }
+
     async fn key_uses_are_counted_in_memory_and_written_in_batches(server) {
         let key = server.admin.create_api_key(&key_entity("counted", "", None)).await.unwrap();
         let counted = server.anonymous.with_api_key(&key.api_key);
@@ -162,6 +274,21 @@ on_both_stores! {
     }
 }
 
+/// An audit row for a change written straight to the store, as another node would.
+fn audit_of(key: &easel_core::model::ApiKey, action: &str) -> easel_core::model::AuditEntry {
+    easel_core::model::AuditEntry {
+        uid: easel_core::Uid::from_stored("f".repeat(24)),
+        tenant_uid: key.tenant_uid.clone(),
+        actor_uid: None,
+        action: action.into(),
+        resource_kind: "apiKey".into(),
+        resource_uid: key.uid.clone(),
+        detail: String::new(),
+        at: test_epoch(),
+        project_uid: None,
+    }
+}
+
 async fn start_flushing_often(backend: Backend) -> TestServer {
     start_configured(backend, |options| {
         options.usage_flush = Duration::from_millis(100);
@@ -186,6 +313,36 @@ on_both_stores! {
         })
         .await;
         assert!(written, "uses not written within 3 s at a 100 ms interval");
+    }
+}
+
+/// A node that reads its cached keys again on its own, with a re-check of 8 s (a lead of 1 s,
+/// looked at every 250 ms).
+async fn start_refreshing(backend: Backend) -> TestServer {
+    start_configured(backend, |options| {
+        options.refresh_cached_keys = true;
+        options.easel.cache_recheck = chrono::Duration::seconds(8);
+    })
+    .await
+}
+
+on_both_stores! {
+    @with start_refreshing;
+
+    async fn the_node_reads_keys_in_use_again_on_its_own(server) {
+        let key = server.admin.create_api_key(&key_entity("refreshed", "", None)).await.unwrap();
+        let client = server.anonymous.with_api_key(&key.api_key);
+        client.user_info().await.unwrap();
+        server.clock.advance(chrono::Duration::seconds(5));
+        client.user_info().await.unwrap();
+        // 7 s: every re-check (6-8 s) is within the lead. Nothing calls the refresh here.
+        server.clock.advance(chrono::Duration::seconds(2));
+        let easel = &server.easel;
+        let refreshed = eventually(60, Duration::from_millis(50), || async move {
+            easel.cache_stats().refreshes >= 1
+        })
+        .await;
+        assert!(refreshed, "no refresh within 3 s at a 250 ms interval");
     }
 }
 

@@ -250,6 +250,8 @@ async fn launch_with(
             admin_password: Some(ADMIN_PASSWORD.into()),
         },
         limits: test_limits(),
+        // The tests' clock moves only when they move it; those of the refresh run it.
+        refresh_cached_keys: false,
         ..ServeOptions::default()
     };
     options.easel.public_url = format!("http://{address}");
