@@ -57,6 +57,14 @@ pub fn padded_chunks<T: Clone>(values: &[T]) -> Vec<Vec<T>> {
         .collect()
 }
 
+/// `$first, $first+1, …`: `count` numbered parameters for an `IN (…)` list.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// How long a pooled connection may sit idle and still be handed out without a ping.
 const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -1101,10 +1109,7 @@ macro_rules! sql_store {
                 ) -> Result<Vec<(Uid, PersonNames)>> {
                     let mut found = Vec::with_capacity(users.len());
                     for chunk in $crate::padded_chunks(users) {
-                        let slots = (2..chunk.len() + 2)
-                            .map(|n| format!("${n}"))
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let slots = $crate::placeholders(2, chunk.len());
                         let sql = format!(
                             "SELECT uid, first_name, last_name FROM users \
                              WHERE tenant_uid = $1 AND uid IN ({slots})"
@@ -1204,10 +1209,7 @@ macro_rules! sql_store {
                 ) -> Result<Vec<(KeyHash, KeyAuth)>> {
                     let mut found = Vec::with_capacity(hashes.len());
                     for chunk in $crate::padded_chunks(hashes) {
-                        let slots = (1..=chunk.len())
-                            .map(|n| format!("${n}"))
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let slots = $crate::placeholders(1, chunk.len());
                         let sql = format!(
                             "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS}, \
                              k.key_hash AS k_key_hash \
@@ -2177,10 +2179,7 @@ macro_rules! sql_store {
                 ) -> Result<Vec<(Uid, Binding)>> {
                     let mut found = Vec::new();
                     for chunk in $crate::padded_chunks(users) {
-                        let slots = (2..chunk.len() + 2)
-                            .map(|n| format!("${n}"))
-                            .collect::<Vec<_>>()
-                            .join(", ");
+                        let slots = $crate::placeholders(2, chunk.len());
                         // A binding a user holds both in person and through a team comes
                         // twice: permissions are a set, so that does no harm.
                         let sql = format!(
