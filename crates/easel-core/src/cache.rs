@@ -183,6 +183,24 @@ struct Shard {
     misses: u64,
 }
 
+/// When and against what a caller was read from the store, for [`AuthCache::put`].
+struct Loaded {
+    /// Its key or token stops being valid here.
+    valid_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    /// [`AuthCache::generation`] before the read began.
+    generation: u64,
+}
+
+/// Why a caller is put in the cache.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// A request read it (and counts as a use).
+    Request,
+    /// The background refresh read it again (only for an entry still held).
+    Refresh,
+}
+
 /// A shard's lock on a cache line of its own, so that two cores locking neighbouring shards
 /// do not take the same line from each other (128 bytes: adjacent-line prefetch pairs lines).
 #[repr(align(128))]
@@ -331,7 +349,12 @@ impl AuthCache {
         now: DateTime<Utc>,
         generation: u64,
     ) -> Arc<Caller> {
-        self.put(hash, caller, valid_until, now, generation, true).0
+        let loaded = Loaded {
+            valid_until,
+            now,
+            generation,
+        };
+        self.put(hash, caller, loaded, Load::Request).0
     }
 
     /// Replaces a held caller with one read again from the store (in the background, before
@@ -347,17 +370,12 @@ impl AuthCache {
         now: DateTime<Utc>,
         generation: u64,
     ) -> bool {
-        let held = {
-            let shard = self.shard(&hash).lock();
-            shard
-                .entries
-                .get(&map_key(&hash))
-                .is_some_and(|c| c.cache.hash == hash)
+        let loaded = Loaded {
+            valid_until,
+            now,
+            generation,
         };
-        let refreshed = held
-            && self
-                .put(hash, caller, valid_until, now, generation, false)
-                .1;
+        let refreshed = self.put(hash, caller, loaded, Load::Refresh).1;
         if refreshed {
             self.refreshes.fetch_add(1, Ordering::Relaxed);
         }
@@ -405,25 +423,30 @@ impl AuthCache {
         due.into_iter().map(|(_, hash)| hash).collect()
     }
 
-    /// Caches a caller unless the generation moved since `generation`, and returns it shared
-    /// with whether it was cached.
-    /// `count_use`: a request's load counts its use; a background refresh does not.
+    /// Caches a caller unless the generation moved since it was read (or, for a refresh, its
+    /// entry is no longer held), and returns it shared with whether it was cached.
     fn put(
         &self,
         hash: [u8; 32],
         mut caller: Caller,
-        valid_until: DateTime<Utc>,
-        now: DateTime<Utc>,
-        generation: u64,
-        count_use: bool,
+        loaded: Loaded,
+        load: Load,
     ) -> (Arc<Caller>, bool) {
-        let now_ms = now.timestamp_millis();
+        let now_ms = loaded.now.timestamp_millis();
         let key = map_key(&hash);
         let mut guard = self.shard(&hash).lock();
         // Checked under the shard's lock: an invalidation moves the generation before it takes
         // any shard's lock, so either this sees it move, or the invalidation, coming later to
         // this shard, removes what is put here.
-        if self.generation.load(Ordering::SeqCst) != generation {
+        let held = || {
+            guard
+                .entries
+                .get(&key)
+                .is_some_and(|c| c.cache.hash == hash)
+        };
+        if self.generation.load(Ordering::SeqCst) != loaded.generation
+            || (load == Load::Refresh && !held())
+        {
             return (Arc::new(caller), false);
         }
         let entries = &mut guard.entries;
@@ -446,16 +469,17 @@ impl AuthCache {
             Some(other) => self.orphan(other),
             None => {}
         }
+        // A request's load counts its use; a background refresh does not.
+        let (uses, last_ms) = match load {
+            Load::Request => (uses + 1, last_ms.max(now_ms)),
+            Load::Refresh => (uses, last_ms),
+        };
         caller.cache = CacheSlot {
             hash,
-            valid_until_ms: valid_until.timestamp_millis(),
+            valid_until_ms: loaded.valid_until.timestamp_millis(),
             recheck_at_ms: self.recheck_at(&hash, now_ms),
-            uses: AtomicI64::new(uses + i64::from(count_use)),
-            last_used_ms: AtomicI64::new(if count_use {
-                last_ms.max(now_ms)
-            } else {
-                last_ms
-            }),
+            uses: AtomicI64::new(uses),
+            last_used_ms: AtomicI64::new(last_ms),
         };
         let caller = Arc::new(caller);
         entries.insert(key, caller.clone());

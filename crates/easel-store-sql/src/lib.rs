@@ -196,6 +196,18 @@ macro_rules! sql_store {
                 k.created_at AS k_created_at, k.updated_at AS k_updated_at, \
                 k.last_used_at AS k_last_used_at, k.use_count AS k_use_count";
             const KEY_VIEW_FROM: &str = "FROM api_keys k JOIN users u ON u.uid = k.owner_uid";
+            /// The joins behind [`KeyAuth`]: a key with its owner and tenant, read with
+            /// `KEY_COLUMNS, USER_COLUMNS, TENANT_COLUMNS` by [`key_auth_from`].
+            const KEY_AUTH_FROM: &str = "FROM api_keys k JOIN users u ON u.uid = k.owner_uid \
+                JOIN tenants t ON t.uid = k.tenant_uid";
+
+            fn key_auth_from(row: &$row) -> Result<KeyAuth> {
+                Ok(KeyAuth {
+                    key: key_from(row)?,
+                    user: user_from(row)?,
+                    tenant: tenant_from(row)?,
+                })
+            }
 
             fn unique_or(e: ::sqlx::Error, code: &'static str, message: &str) -> Error {
                 if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
@@ -1184,9 +1196,8 @@ macro_rules! sql_store {
 
                 async fn api_key_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyAuth>> {
                     let sql = format!(
-                        "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS} \
-                         FROM api_keys k JOIN users u ON u.uid = k.owner_uid \
-                         JOIN tenants t ON t.uid = k.tenant_uid WHERE k.key_hash = $1"
+                        "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS} {KEY_AUTH_FROM} \
+                         WHERE k.key_hash = $1"
                     );
                     let Some(row) = ::sqlx::query(&sql)
                         .bind(&hash.0[..])
@@ -1196,11 +1207,7 @@ macro_rules! sql_store {
                     else {
                         return Ok(None);
                     };
-                    Ok(Some(KeyAuth {
-                        key: key_from(&row)?,
-                        user: user_from(&row)?,
-                        tenant: tenant_from(&row)?,
-                    }))
+                    key_auth_from(&row).map(Some)
                 }
 
                 async fn api_keys_by_hashes(
@@ -1212,9 +1219,7 @@ macro_rules! sql_store {
                         let slots = $crate::placeholders(1, chunk.len());
                         let sql = format!(
                             "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS}, \
-                             k.key_hash AS k_key_hash \
-                             FROM api_keys k JOIN users u ON u.uid = k.owner_uid \
-                             JOIN tenants t ON t.uid = k.tenant_uid WHERE k.key_hash IN ({slots})"
+                             k.key_hash AS k_key_hash {KEY_AUTH_FROM} WHERE k.key_hash IN ({slots})"
                         );
                         let mut query = ::sqlx::query(&sql);
                         for hash in &chunk {
@@ -1225,14 +1230,7 @@ macro_rules! sql_store {
                             let Ok(hash) = <[u8; 32]>::try_from(stored.as_slice()) else {
                                 return Err(Error::internal("a stored key hash is not 32 bytes"));
                             };
-                            found.push((
-                                KeyHash(hash),
-                                KeyAuth {
-                                    key: key_from(&row)?,
-                                    user: user_from(&row)?,
-                                    tenant: tenant_from(&row)?,
-                                },
-                            ));
+                            found.push((KeyHash(hash), key_auth_from(&row)?));
                         }
                     }
                     Ok(found)
@@ -1340,9 +1338,7 @@ macro_rules! sql_store {
                     let sql = format!(
                         "SELECT {KEY_COLUMNS}, {USER_COLUMNS}, {TENANT_COLUMNS}, \
                          s.uid AS revoked_session, c.revoked_before AS revoked_before \
-                         FROM api_keys k \
-                         JOIN users u ON u.uid = k.owner_uid \
-                         JOIN tenants t ON t.uid = k.tenant_uid \
+                         {KEY_AUTH_FROM} \
                          LEFT JOIN sessions s ON s.uid = $2 AND s.is_revoked = $3 \
                          LEFT JOIN user_session_cutoffs c ON c.user_uid = k.owner_uid \
                          WHERE k.uid = $1"
@@ -1362,11 +1358,7 @@ macro_rules! sql_store {
                     let revoked_before: Option<i64> =
                         row.try_get("revoked_before").map_err($map_err)?;
                     Ok(Some(KeySessionAuth {
-                        auth: KeyAuth {
-                            key: key_from(&row)?,
-                            user: user_from(&row)?,
-                            tenant: tenant_from(&row)?,
-                        },
+                        auth: key_auth_from(&row)?,
                         session_revoked: revoked.is_some(),
                         sessions_revoked_before: revoked_before.map(from_millis),
                     }))

@@ -6,6 +6,7 @@ mod rbac;
 mod sessions;
 mod tenants;
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Duration, Utc};
@@ -23,8 +24,8 @@ use crate::error::{AuthFailure, Error, Result};
 use crate::ids::Uid;
 use crate::mail::{Mail, Mailer, NoMailer};
 use crate::model::{
-    at_millis, ApiKey, ApiKeyView, AuditEntry, BootstrapSeed, KeyAuth, Listed, SigningKeyRecord,
-    Tenant, User, DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
+    at_millis, ApiKey, ApiKeyView, AuditEntry, Binding, BootstrapSeed, KeyAuth, Listed,
+    SigningKeyRecord, Tenant, User, DEFAULT_MAX_KEY_LIFETIME_DAYS, DEFAULT_TOKEN_LIFETIME_MINUTES,
 };
 use crate::names::{Description, Email, KeyName, PersonName, TenantName};
 use crate::paging::{Page, PageCodec, PageParams};
@@ -471,7 +472,7 @@ impl Easel {
     fn key_caller(
         &self,
         auth: KeyAuth,
-        permissions: std::collections::BTreeSet<Permission>,
+        permissions: BTreeSet<Permission>,
     ) -> (Caller, DateTime<Utc>) {
         let valid_until = auth.key.expires_at;
         let caller = Caller {
@@ -509,7 +510,7 @@ impl Easel {
             let hashes: Vec<KeyHash> = batch.iter().map(|h| KeyHash(*h)).collect();
             let found = self.store.api_keys_by_hashes(&hashes).await?;
             let permissions = self.permissions_of_owners(&found).await?;
-            let mut seen = std::collections::HashSet::with_capacity(found.len());
+            let mut seen = HashSet::with_capacity(found.len());
             for (hash, auth) in found {
                 seen.insert(hash.0);
                 if check_key_auth(&auth, now).is_err() {
@@ -517,7 +518,8 @@ impl Easel {
                     continue;
                 }
                 let granted = permissions
-                    .get(&(auth.tenant.uid.clone(), auth.user.uid.clone()))
+                    .get(&auth.tenant.uid)
+                    .and_then(|users| users.get(&auth.user.uid))
                     .cloned()
                     .unwrap_or_default();
                 let (caller, valid_until) = self.key_caller(auth, granted);
@@ -542,32 +544,37 @@ impl Easel {
         std::time::Duration::from_millis((lead_ms / 4).max(100) as u64)
     }
 
-    /// The tenant-scope permissions of the owners of `keys`: one read of bindings per tenant
-    /// (and of its custom roles, if a binding names one), however many owners.
+    /// The tenant-scope permissions of the owners of `keys`, by tenant and user: one read of
+    /// bindings per tenant (and of its custom roles, if a binding names one), however many
+    /// owners.
     async fn permissions_of_owners(
         &self,
         keys: &[(KeyHash, KeyAuth)],
-    ) -> Result<std::collections::HashMap<(Uid, Uid), std::collections::BTreeSet<Permission>>> {
-        let mut owners: std::collections::BTreeMap<&Uid, std::collections::BTreeSet<&Uid>> =
-            Default::default();
+    ) -> Result<HashMap<Uid, HashMap<Uid, BTreeSet<Permission>>>> {
+        let mut owners: HashMap<&Uid, BTreeSet<&Uid>> = HashMap::new();
         for (_, auth) in keys {
             owners
                 .entry(&auth.tenant.uid)
                 .or_default()
                 .insert(&auth.user.uid);
         }
-        let mut permissions = std::collections::HashMap::new();
+        let mut permissions = HashMap::new();
         for (tenant, users) in owners {
             let users: Vec<Uid> = users.into_iter().cloned().collect();
             let held = self.store.effective_bindings_of(tenant, &users).await?;
             let custom = self
                 .custom_roles_for(tenant, held.iter().map(|(_, b)| b))
                 .await?;
-            for user in users {
-                let bindings = held.iter().filter(|(u, _)| *u == user).map(|(_, b)| b);
-                let (granted, _) = rbac::permissions_from(bindings, &custom, None);
-                permissions.insert((tenant.clone(), user), granted);
+            let mut by_user: HashMap<Uid, Vec<&Binding>> =
+                users.into_iter().map(|user| (user, Vec::new())).collect();
+            for (user, binding) in &held {
+                by_user.entry(user.clone()).or_default().push(binding);
             }
+            let granted = by_user
+                .into_iter()
+                .map(|(user, bindings)| (user, rbac::permissions_from(bindings, &custom, None).0))
+                .collect();
+            permissions.insert(tenant.clone(), granted);
         }
         Ok(permissions)
     }
