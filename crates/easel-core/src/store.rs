@@ -249,11 +249,19 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- usage and the change feed ----
 
-    /// Adds counted uses to keys: `(key, uses, last use)`, in one transaction.
+    /// Records counted uses of keys, `(key, uses, last use)`, in one transaction: once it
+    /// returns, they survive a crash. A store may write them to the keys themselves (SQLite)
+    /// or to a journal that [`Store::fold_key_usage`] later adds to the keys (PostgreSQL,
+    /// where updating every key in use every few seconds cost the database server more CPU
+    /// than anything else it did under load; docs/performance.md, round 10).
     async fn record_key_usage(
         &self,
         usage: &[(Uid, i64, chrono::DateTime<chrono::Utc>)],
     ) -> Result<()>;
+    /// Adds the journalled uses to the keys (use counts add up, the last use only moves
+    /// forward) and empties the journal, each entry exactly once however many nodes fold at
+    /// once; returns how many journal entries it folded (0 for a store with no journal).
+    async fn fold_key_usage(&self) -> Result<u64>;
     /// Tells every other node about a change (PostgreSQL `NOTIFY`; nothing for SQLite, which
     /// has one node).
     async fn publish(&self, change: &str) -> Result<()>;

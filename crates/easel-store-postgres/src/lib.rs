@@ -133,12 +133,13 @@ async fn subscribe(
     Ok(Some(rx))
 }
 
-/// Adds counted key uses in one statement: the keys, counts and times go as three arrays,
-/// which `unnest` turns back into rows. Sent as rows of a `VALUES` list (64 keys, 192
-/// parameters per statement, as on SQLite), a flush of 10,000 keys was 157 statements, each
-/// planned anew; timed in the server, that flush took 0.25–0.32 s that way and 0.19–0.25 s
-/// this way (0.12–0.16 s with the table's fill factor of 80). The flush's work shares the
-/// cores that answer requests, and it shows in their p99 (docs/performance.md, round 7).
+/// Journals counted key uses: one row of three arrays (keys, counts, last uses) per call,
+/// which `fold_key_usage` adds to the keys later. Updating the keys themselves at every
+/// flush (5 s) was, under row 2 of the benchmark (10,000 keys in use), about 85 ms of the
+/// database server's CPU per flush: one new version of each key's row, with its WAL. That CPU
+/// is taken from the two cores that answer requests, and it set row 2's p99. This insert is
+/// one row of a few hundred kilobytes, stored uncompressed (`STORAGE EXTERNAL`), and the
+/// keys' rows are updated once per fold (a minute) instead of twelve times.
 async fn record_key_usage(
     store: &PostgresStore,
     usage: &[(easel_core::Uid, i64, chrono::DateTime<chrono::Utc>)],
@@ -149,12 +150,7 @@ async fn record_key_usage(
         .iter()
         .map(|(_, _, at)| easel_core::model::to_millis(*at))
         .collect();
-    let sql = format!(
-        "{} FROM unnest($1::text[], $2::int8[], $3::int8[]) AS used (uid, uses, at) \
-         WHERE api_keys.uid = used.uid",
-        easel_store_sql::ADD_KEY_USAGE
-    );
-    sqlx::query(&sql)
+    sqlx::query("INSERT INTO key_usage_journal (key_uids, uses, last_used_at) VALUES ($1, $2, $3)")
         .bind(&uids)
         .bind(&uses)
         .bind(&last)
@@ -162,6 +158,53 @@ async fn record_key_usage(
         .await
         .map_err(db_error)?;
     Ok(())
+}
+
+/// The advisory lock a fold holds for its transaction: one node folds at a time. Two folds
+/// at once would update the same keys' rows in orders of their own and could deadlock.
+const FOLD_LOCK: i64 = 0x6561_7365_6c5f_7573; // "easel_us"
+/// Journal rows folded per transaction (each holds up to 2,048 keys' counts).
+const FOLD_ROWS: i64 = 64;
+
+/// Adds the journalled uses to the keys, `FOLD_ROWS` journal rows per transaction: each
+/// transaction deletes the rows it folds, sums their counts per key and updates each key
+/// once, so a journal row is folded exactly once, or (the transaction failing) not at all
+/// and by the next fold. A node that finds another folding leaves it to that one.
+async fn fold_key_usage(store: &PostgresStore) -> Result<u64, Error> {
+    use sqlx::Row as _;
+    let sql = format!(
+        "WITH taken AS (DELETE FROM key_usage_journal WHERE id IN \
+         (SELECT id FROM key_usage_journal ORDER BY id LIMIT {FOLD_ROWS}) \
+         RETURNING key_uids, uses, last_used_at), \
+         used AS (SELECT u.uid, sum(u.uses)::int8 AS uses, max(u.at) AS at \
+         FROM taken, unnest(taken.key_uids, taken.uses, taken.last_used_at) AS u (uid, uses, at) \
+         GROUP BY u.uid), \
+         updated AS ({} FROM used WHERE api_keys.uid = used.uid RETURNING 1) \
+         SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM updated)",
+        easel_store_sql::ADD_KEY_USAGE
+    );
+    let mut folded = 0;
+    loop {
+        let mut tx = store.writer.begin().await.map_err(db_error)?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(FOLD_LOCK)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if !locked {
+            return Ok(folded);
+        }
+        let row = sqlx::query(&sql)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        let taken: i64 = row.try_get(0).map_err(db_error)?;
+        folded += taken as u64;
+        if taken < FOLD_ROWS {
+            return Ok(folded);
+        }
+    }
 }
 
 /// Reads a page of API keys: 51 rows of the page's columns, read by position. (Tried and
@@ -216,5 +259,6 @@ easel_store_sql::sql_store! {
     subscribe = subscribe,
     refresh_statistics = refresh_statistics,
     record_key_usage = record_key_usage,
+    fold_key_usage = fold_key_usage,
     read_key_page = read_key_page,
 }

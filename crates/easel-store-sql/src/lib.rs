@@ -31,7 +31,7 @@ pub fn fixed_size_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
     chunks
 }
 
-/// What a usage flush sets on each key's row, from a row source `used (uid, uses, at)` that
+/// What a usage flush (SQLite) or fold (PostgreSQL) sets on each key's row, from a row source `used (uid, uses, at)` that
 /// each store builds its own way: the uses are added, and the last-used time only moves
 /// forward (two nodes' flushes may land in either order).
 pub const ADD_KEY_USAGE: &str = "UPDATE api_keys SET use_count = use_count + used.uses, \
@@ -143,6 +143,7 @@ impl KeyPage<'_> {
 ///     subscribe = crate::subscribe,
 ///     refresh_statistics = crate::refresh_statistics,
 ///     record_key_usage = crate::record_key_usage,
+///     fold_key_usage = crate::fold_key_usage,
 ///     read_key_page = crate::read_key_page,
 /// }
 /// ```
@@ -159,6 +160,7 @@ macro_rules! sql_store {
         subscribe = $subscribe:path,
         refresh_statistics = $refresh_statistics:path,
         record_key_usage = $record_key_usage:path,
+        fold_key_usage = $fold_key_usage:path,
         read_key_page = $read_key_page:path $(,)?
     ) => {
         const _: () = {
@@ -2253,6 +2255,10 @@ macro_rules! sql_store {
                     usage: &[(Uid, i64, ::chrono::DateTime<::chrono::Utc>)],
                 ) -> Result<()> {
                     $record_key_usage(self, usage).await
+                }
+
+                async fn fold_key_usage(&self) -> Result<u64> {
+                    $fold_key_usage(self).await
                 }
 
                 async fn publish(&self, change: &str) -> Result<()> {

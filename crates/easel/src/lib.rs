@@ -58,6 +58,10 @@ pub struct ServeOptions {
     /// How often counted key uses are written to the store: a crash loses at most this much
     /// of them (never a key).
     pub usage_flush: std::time::Duration,
+    /// How often written uses are added to the keys, where the store journals them first
+    /// (PostgreSQL): how stale a key's use count and last use may be in reads, at most this
+    /// plus [`ServeOptions::usage_flush`].
+    pub usage_fold: std::time::Duration,
     /// Whether cached keys in use are read again in the background before their re-check is
     /// due ([`Easel::refresh_cached_keys`]). Off, each is re-read on its first request after
     /// the re-check instead. (Tests turn it off: their clock moves only when they move it.)
@@ -66,6 +70,8 @@ pub struct ServeOptions {
 
 /// The default of [`ServeOptions::usage_flush`].
 pub const USAGE_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+/// The default of [`ServeOptions::usage_fold`].
+pub const USAGE_FOLD: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Default for ServeOptions {
     fn default() -> Self {
@@ -76,6 +82,7 @@ impl Default for ServeOptions {
             mailer: None,
             secure_cookies: false,
             usage_flush: USAGE_FLUSH,
+            usage_fold: USAGE_FOLD,
             refresh_cached_keys: true,
         }
     }
@@ -94,62 +101,52 @@ pub struct Prepared {
 /// How often audit rows past their retention are deleted (when a retention is set).
 const AUDIT_SWEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// The work a node does besides answering requests: writing key-usage counts in batches,
-/// reading the cached keys in use again before their re-check is due, and applying the
-/// changes other nodes announce (PostgreSQL only).
+/// The work a node does besides answering requests: writing key-usage counts in batches and
+/// folding them into the keys, reading the cached keys in use again before their re-check is
+/// due, deleting old audit rows, and applying the changes other nodes announce (PostgreSQL
+/// only).
 async fn start_background_tasks(
     easel: &Arc<Easel>,
     usage_flush: std::time::Duration,
+    usage_fold: std::time::Duration,
     refresh_cached_keys: bool,
 ) -> anyhow::Result<()> {
-    let flusher = Arc::downgrade(easel);
-    tokio::spawn(async move {
-        let mut tick =
-            tokio::time::interval(usage_flush.max(std::time::Duration::from_millis(100)));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let Some(easel) = flusher.upgrade() else {
-                return;
-            };
-            if let Err(e) = easel.flush_usage().await {
-                tracing::warn!(error = %detail(&e), "could not write key usage counts");
-            }
+    let floor = std::time::Duration::from_millis(100);
+    let flush = usage_flush.max(floor);
+    every(easel, flush, flush, |easel| async move {
+        if let Err(e) = easel.write_usage().await {
+            tracing::warn!(error = %detail(&e), "could not write key usage counts");
+        }
+    });
+    let fold = usage_fold.max(floor);
+    every(easel, fold, fold, |easel| async move {
+        if let Err(e) = easel.fold_usage().await {
+            // The journal keeps them; the next fold adds them.
+            tracing::warn!(error = %detail(&e), "could not add key usage counts to the keys");
         }
     });
     if refresh_cached_keys {
-        let refresher = Arc::downgrade(easel);
-        let every = easel.key_refresh_interval();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(easel) = refresher.upgrade() else {
-                    return;
-                };
-                if let Err(e) = easel.refresh_cached_keys().await {
-                    // Their next requests read them, as they would without the refresh.
-                    tracing::warn!(error = %detail(&e), "could not read cached keys again");
-                }
+        let period = easel.key_refresh_interval();
+        every(easel, period, period, |easel| async move {
+            if let Err(e) = easel.refresh_cached_keys().await {
+                // Their next requests read them, as they would without the refresh.
+                tracing::warn!(error = %detail(&e), "could not read cached keys again");
             }
         });
     }
-    let sweeper = Arc::downgrade(easel);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(AUDIT_SWEEP);
-        loop {
-            tick.tick().await;
-            let Some(easel) = sweeper.upgrade() else {
-                return;
-            };
+    // At start-up too: a node that was down for a while deletes what expired meanwhile.
+    every(
+        easel,
+        std::time::Duration::ZERO,
+        AUDIT_SWEEP,
+        |easel| async move {
             match easel.sweep_audits().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "audit rows past their retention deleted"),
                 Err(e) => tracing::warn!(error = %detail(&e), "could not delete old audit rows"),
             }
-        }
-    });
+        },
+    );
     let feed = easel
         .store()
         .subscribe()
@@ -168,6 +165,31 @@ async fn start_background_tasks(
         });
     }
     Ok(())
+}
+
+/// Runs `work` `first` from now and every `period` after, for as long as the node lives (a
+/// round that overruns its period delays the next rather than crowding it).
+fn every<Work, Round>(
+    easel: &Arc<Easel>,
+    first: std::time::Duration,
+    period: std::time::Duration,
+    work: Work,
+) where
+    Work: Fn(Arc<Easel>) -> Round + Send + 'static,
+    Round: std::future::Future<Output = ()> + Send,
+{
+    let node = Arc::downgrade(easel);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + first, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(easel) = node.upgrade() else {
+                return;
+            };
+            work(easel).await;
+        }
+    });
 }
 
 /// Serves the node's counters in Prometheus' text format on a listener of their own, so that
@@ -220,7 +242,13 @@ pub async fn prepare(
         .map_err(|e| anyhow::anyhow!("{}", detail(&e)))
         .context("bootstrapping the first tenant")?;
     let easel = Arc::new(easel);
-    start_background_tasks(&easel, options.usage_flush, options.refresh_cached_keys).await?;
+    start_background_tasks(
+        &easel,
+        options.usage_flush,
+        options.usage_fold,
+        options.refresh_cached_keys,
+    )
+    .await?;
     let router = easel_server::app(
         AppState::new(easel_server::Shared {
             easel: easel.clone(),

@@ -118,6 +118,13 @@ struct ServeArgs {
     #[arg(long, env = "EASEL_USAGE_FLUSH_SECS", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     usage_flush_secs: u64,
+    /// Seconds between folds of written key uses into the keys' use counts and last-use
+    /// times, on PostgreSQL (which journals each write and updates each key once per fold;
+    /// SQLite writes the keys directly): reads show uses at most this plus
+    /// --usage-flush-secs late.
+    #[arg(long, env = "EASEL_USAGE_FOLD_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    usage_fold_secs: u64,
     /// Days audit rows are kept (deleted hourly after that); unset keeps them for good.
     #[arg(long, env = "EASEL_AUDIT_RETENTION_DAYS")]
     audit_retention_days: Option<u32>,
@@ -367,6 +374,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         mailer,
         secure_cookies: args.secure_cookies || tls.is_some(),
         usage_flush: Duration::from_secs(args.usage_flush_secs),
+        usage_fold: Duration::from_secs(args.usage_fold_secs),
         refresh_cached_keys: true,
         bootstrap: BootstrapRequest {
             tenant_name: args.tenant_name,

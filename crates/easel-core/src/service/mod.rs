@@ -499,10 +499,11 @@ impl Easel {
     pub async fn refresh_cached_keys(&self) -> Result<usize> {
         const BATCH: usize = 256;
         let now = self.now();
-        let lead_ms = self.config.cache_recheck.num_milliseconds() / REFRESH_LEAD;
-        let due = self
-            .cache
-            .due_for_refresh(now.timestamp_millis(), lead_ms, REFRESH_LIMIT);
+        let due = self.cache.due_for_refresh(
+            now.timestamp_millis(),
+            self.refresh_lead_ms(),
+            REFRESH_LIMIT,
+        );
         let mut refreshed = 0;
         for batch in due.chunks(BATCH) {
             tokio::task::yield_now().await;
@@ -540,8 +541,12 @@ impl Easel {
     /// How often [`Easel::refresh_cached_keys`] should run: four times per lead, so that an
     /// entry in use is read again well before its re-check, even if a round is skipped.
     pub fn key_refresh_interval(&self) -> std::time::Duration {
-        let lead_ms = self.config.cache_recheck.num_milliseconds() / REFRESH_LEAD;
-        std::time::Duration::from_millis((lead_ms / 4).max(100) as u64)
+        std::time::Duration::from_millis((self.refresh_lead_ms() / 4).max(100) as u64)
+    }
+
+    /// How long before its re-check a cached key in use is read again ([`REFRESH_LEAD`]).
+    fn refresh_lead_ms(&self) -> i64 {
+        self.config.cache_recheck.num_milliseconds() / REFRESH_LEAD
     }
 
     /// The tenant-scope permissions of the owners of `keys`, by tenant and user: one read of
@@ -593,9 +598,25 @@ impl Easel {
         })
     }
 
-    /// Writes the counted key uses to the store. Runs every few seconds and at shutdown; a
-    /// crash loses at most one interval of counts, never a key. Counts a write did not take
-    /// (the store is away) are kept for the next flush.
+    /// Writes the counted key uses to the store and adds them to the keys
+    /// ([`Easel::write_usage`], then [`Easel::fold_usage`]): at shutdown, and where a test
+    /// reads the counts.
+    pub async fn flush_usage(&self) -> Result<()> {
+        self.write_usage().await?;
+        self.fold_usage().await.map(|_| ())
+    }
+
+    /// Adds the uses the store journalled to the keys, so that key reads show them
+    /// ([`Store::fold_key_usage`]); returns how many journal entries it folded. Runs about
+    /// once a minute (`easel::serve`), on any node: each entry is folded once.
+    pub async fn fold_usage(&self) -> Result<u64> {
+        self.store.fold_key_usage().await
+    }
+
+    /// Writes the counted key uses to the store (on PostgreSQL, to its journal: they show on
+    /// the keys at the next [`Easel::fold_usage`]). Runs every few seconds; a crash loses at
+    /// most one interval of counts, never a key. Counts a write did not take (the store is
+    /// away) are kept for the next write.
     ///
     /// Every shard's counts are taken (each shard's lock briefly), merged and sorted by key
     /// ([`AuthCache::take_usage`]), and written `SLICE` keys per store call (one transaction
@@ -606,7 +627,7 @@ impl Easel {
     /// on SQLite made about 42,000 page writes and 79 fsyncs; now about 1,200 and 6 (strace,
     /// under the benchmark's row 2). In one transaction, it held SQLite's only writer for
     /// about 80 ms.
-    pub async fn flush_usage(&self) -> Result<()> {
+    pub async fn write_usage(&self) -> Result<()> {
         const SLICE: usize = 2048;
         let usage = self.cache.take_usage();
         for (i, slice) in usage.chunks(SLICE).enumerate() {

@@ -229,13 +229,14 @@ on_both_stores! {
         // Counting goes on from there.
         counted.user_info().await.unwrap();
         server.easel.flush_usage().await.unwrap();
-        assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 9);
+        assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 74);
     }
 
     async fn a_later_flush_with_an_older_last_use_keeps_the_newer_time(server) {
         // Nodes flush in either order, and one node's clock may be behind another's: the
         // uses always add up, and the last-used time only ever moves forward. The other
-        // node's flushes are written through a store of its own on the same database.
+        // node's flushes are written (and folded) through a store of its own on the same
+        // database.
         let key = server.admin.create_api_key(&key_entity("two-nodes", "", None)).await.unwrap();
         let at = |minutes| test_epoch() + chrono::Duration::minutes(minutes);
         server.clock.set(at(2));
@@ -244,11 +245,47 @@ on_both_stores! {
         let other_node = easel::open_store(&server.db.url).await.unwrap();
         let uid = easel_core::Uid::parse(&key.uid).unwrap();
         other_node.record_key_usage(&[(uid.clone(), 2, at(1))]).await.unwrap();
+        other_node.fold_key_usage().await.unwrap();
         let status = server.admin.get_api_key(&key.uid).await.unwrap().status;
         assert_eq!((status.use_count, status.last_used), (3, Some(at(2))));
         other_node.record_key_usage(&[(uid, 1, at(3))]).await.unwrap();
+        other_node.fold_key_usage().await.unwrap();
         let status = server.admin.get_api_key(&key.uid).await.unwrap().status;
         assert_eq!((status.use_count, status.last_used), (4, Some(at(3))));
+    }
+
+    async fn written_uses_are_added_to_the_keys_once_whichever_nodes_fold(server) {
+        // Uses written by this node and by another (a store of its own on the same
+        // database), then folded by both at once and by both again: each write counts once.
+        // Folded by the other node alone, the uses this node wrote before it stopped are
+        // kept as well.
+        let key = server.admin.create_api_key(&key_entity("journalled", "", None)).await.unwrap();
+        let client = server.anonymous.with_api_key(&key.api_key);
+        for _ in 0..3 {
+            client.user_info().await.unwrap();
+        }
+        server.easel.write_usage().await.unwrap();
+        let other_node = easel::open_store(&server.db.url).await.unwrap();
+        let uid = easel_core::Uid::parse(&key.uid).unwrap();
+        let at = |minutes| test_epoch() + chrono::Duration::minutes(minutes);
+        // 70 writes: more than one fold transaction takes (64).
+        for minute in 1..=70 {
+            other_node.record_key_usage(&[(uid.clone(), 1, at(minute))]).await.unwrap();
+        }
+        let (here, there) = tokio::join!(server.easel.fold_usage(), other_node.fold_key_usage());
+        let (again_here, again_there) = tokio::join!(server.easel.fold_usage(), other_node.fold_key_usage());
+        let folded = here.unwrap() + there.unwrap() + again_here.unwrap() + again_there.unwrap();
+        let status = server.admin.get_api_key(&key.uid).await.unwrap().status;
+        assert_eq!((status.use_count, status.last_used), (73, Some(at(70))));
+        // PostgreSQL journals each write (one row per write here); SQLite writes the keys.
+        let journalled = if server.backend == Backend::Postgres { 71 } else { 0 };
+        assert_eq!(folded, journalled);
+        assert_eq!(server.easel.fold_usage().await.unwrap(), 0, "nothing is folded twice");
+        // Written here, then folded only by the other node, as if this one had crashed.
+        client.user_info().await.unwrap();
+        server.easel.write_usage().await.unwrap();
+        other_node.fold_key_usage().await.unwrap();
+        assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 74);
     }
 
     async fn one_flush_writes_the_counts_of_many_keys(server) {
@@ -292,6 +329,7 @@ fn audit_of(key: &easel_core::model::ApiKey, action: &str) -> easel_core::model:
 async fn start_flushing_often(backend: Backend) -> TestServer {
     start_configured(backend, |options| {
         options.usage_flush = Duration::from_millis(100);
+        options.usage_fold = Duration::from_millis(100);
     })
     .await
 }
@@ -305,8 +343,9 @@ on_both_stores! {
         for _ in 0..3 {
             counted.user_info().await.unwrap();
         }
-        // Nothing calls `flush_usage` here: the node's own task writes the counts. With the
-        // default interval (5 s) they would not be there within the 3 s waited below.
+        // Nothing calls `flush_usage` here: the node's own tasks write the counts and (on
+        // PostgreSQL) fold them into the key. With the default intervals (5 s, 60 s) they
+        // would not be there within the 3 s waited below.
         let (admin, uid) = (&server.admin, &key.uid);
         let written = eventually(60, Duration::from_millis(50), || async move {
             admin.get_api_key(uid).await.unwrap().status.use_count == 3

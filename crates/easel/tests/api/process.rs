@@ -157,6 +157,8 @@ fn out_of_range_intervals_are_refused_with_the_option_named() {
         ("--cache-recheck-secs", "0"),
         ("--usage-flush-secs", "0"),
         ("--usage-flush-secs", "86401"),
+        ("--usage-fold-secs", "0"),
+        ("--usage-fold-secs", "86401"),
     ] {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_easel"))
             .args(["serve", "--database-url", "sqlite::memory:", option, value])
