@@ -46,8 +46,9 @@ pub struct ApiKeyStatus {
     /// Easel extension: `active`, `inactive` (revoked) or `expired`.
     #[serde(default)]
     pub state: String,
-    /// Easel extension: when the key was last used (as of the nodes' last counter flush,
-    /// every few seconds); Go's zero time if never.
+    /// Easel extension: when the key was last used, up to about a minute late (uses are
+    /// written every few seconds and, on PostgreSQL, added to the key once a minute); Go's
+    /// zero time if never.
     #[serde(default, with = "crate::time::optional")]
     #[schemars(with = "chrono::DateTime<chrono::Utc>")]
     pub last_used: Option<DateTime<Utc>>,
