@@ -398,12 +398,17 @@ impl AuthCache {
         }
     }
 
-    /// Hashes of cached API-key callers (not tokens) to read again in the background: those
-    /// whose re-check falls within `lead_ms` of `now_ms` (or has passed) and that were used in
-    /// the last half of a re-check interval, at most `limit`, soonest due first. An entry
-    /// nobody uses is left to lapse; its next use reads it on the request.
-    pub fn due_for_refresh(&self, now_ms: i64, lead_ms: i64, limit: usize) -> Vec<[u8; 32]> {
+    /// Hashes of cached API-key callers (not tokens) to read again in the background, soonest
+    /// due first: of those used in the last half of a re-check interval, every one whose
+    /// re-check falls within `window.urgent_ms` of `now_ms` (or has passed), then, up to
+    /// `1 / window.rounds` of the keys in use, those within `window.early_ms`; at most
+    /// `window.limit`. Reading some keys early, a few each round, spreads out the keys that
+    /// were loaded together (all of a node's keys, when it starts under load), which would
+    /// otherwise fall due together every interval. An entry nobody uses is left to lapse;
+    /// its next use reads it on the request.
+    pub fn due_for_refresh(&self, now_ms: i64, window: &RefreshWindow) -> Vec<[u8; 32]> {
         let mut due = Vec::new();
+        let mut in_use = 0usize;
         for shard in self.shards.iter() {
             let shard = shard.lock();
             for caller in shard.entries.values() {
@@ -411,15 +416,19 @@ impl AuthCache {
                 if caller.key_uid.is_some()
                     && caller.session_uid.is_none()
                     && now_ms < slot.valid_until_ms
-                    && slot.recheck_at_ms - lead_ms <= now_ms
                     && slot.last_used_ms.load(Ordering::Relaxed) >= now_ms - self.recheck_ms / 2
                 {
-                    due.push((slot.recheck_at_ms, slot.hash));
+                    in_use += 1;
+                    if slot.recheck_at_ms - window.early_ms <= now_ms {
+                        due.push((slot.recheck_at_ms, slot.hash));
+                    }
                 }
             }
         }
         due.sort_unstable_by_key(|(at, _)| *at);
-        due.truncate(limit);
+        let urgent = due.partition_point(|(at, _)| at - window.urgent_ms <= now_ms);
+        let early_share = in_use.div_ceil(window.rounds.max(1));
+        due.truncate(urgent.max(early_share).min(window.limit));
         due.into_iter().map(|(_, hash)| hash).collect()
     }
 
@@ -521,6 +530,19 @@ impl AuthCache {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Which cached keys a background refresh reads ([`AuthCache::due_for_refresh`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshWindow {
+    /// Keys whose re-check is this close, or past, are read in this round.
+    pub urgent_ms: i64,
+    /// Keys whose re-check is this close may be read early, a share of them per round.
+    pub early_ms: i64,
+    /// The early share: the keys in use divided by this (rounded up).
+    pub rounds: usize,
+    /// At most this many keys per round.
+    pub limit: usize,
 }
 
 /// Sorts counts by key and adds up those of the same key, so that no key appears twice in
@@ -975,7 +997,13 @@ mod tests {
     #[test]
     fn only_key_entries_in_use_and_near_their_recheck_are_due_for_a_refresh() {
         let cache = AuthCache::new(100, Duration::seconds(60));
-        let lead = ms(60) / 8;
+        // Nothing read early here (see the next test).
+        let window = |limit| RefreshWindow {
+            urgent_ms: ms(60) / 8,
+            early_ms: ms(60) / 8,
+            rounds: 1,
+            limit,
+        };
         for (n, expires) in [(1u8, 1000), (2, 1000), (3, 50)] {
             cache.insert(
                 [n; 32],
@@ -990,7 +1018,7 @@ mod tests {
         token.session_uid = Some(uid(40));
         cache.insert([4; 32], token, t(1000), t(0), cache.generation());
         assert!(
-            cache.due_for_refresh(ms(30), lead, 10).is_empty(),
+            cache.due_for_refresh(ms(30), &window(10)).is_empty(),
             "none near its re-check"
         );
         // At 44 s keys 1, 3 and 4 are used (key 3 expires at 50 s), key 2 is not; at 53 s
@@ -998,14 +1026,14 @@ mod tests {
         for n in [1, 3, 4] {
             cache.get(&[n; 32], ms(44)).unwrap();
         }
-        assert_eq!(cache.due_for_refresh(ms(53), lead, 10), vec![[1; 32]]);
+        assert_eq!(cache.due_for_refresh(ms(53), &window(10)), vec![[1; 32]]);
         assert!(
-            cache.due_for_refresh(ms(53), lead, 0).is_empty(),
+            cache.due_for_refresh(ms(53), &window(0)).is_empty(),
             "at most `limit`"
         );
         // Refreshed at 53 s, it is due again only near its next re-check, counts unchanged.
         assert!(cache.refresh([1; 32], caller(1, 2, 3), t(1000), t(53), cache.generation()));
-        assert!(cache.due_for_refresh(ms(54), lead, 10).is_empty());
+        assert!(cache.due_for_refresh(ms(54), &window(10)).is_empty());
         assert_eq!(
             cache.take_usage(),
             vec![
@@ -1019,6 +1047,47 @@ mod tests {
         cache.invalidate(&Change::Key(uid(2)));
         assert!(!cache.refresh([2; 32], caller(2, 2, 3), t(1000), t(55), cache.generation()));
         assert!(cache.get(&[2; 32], ms(55)).is_none());
+    }
+
+    #[test]
+    fn keys_loaded_together_are_read_early_a_share_per_round_soonest_first() {
+        // 48 keys loaded at 0 s and in use, their re-checks at 45-60 s (fixed by the hash);
+        // two more in use not near theirs, and one idle. A share is 50 / 24, rounded up: 3.
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let window = RefreshWindow {
+            urgent_ms: ms(60) / 8,
+            early_ms: ms(60) / 2,
+            rounds: 24,
+            limit: 100,
+        };
+        let hash = |n: u8| {
+            let mut hash = [n; 32];
+            // The re-check's offset: n × 300 ms earlier than 60 s.
+            hash[8..16].copy_from_slice(&(u64::from(n) * 300).to_le_bytes());
+            hash
+        };
+        for n in 0..48u8 {
+            cache.insert(hash(n), caller(n, 2, 3), t(1000), t(0), cache.generation());
+        }
+        for n in [100u8, 101, 102] {
+            cache.insert(hash(n), caller(n, 2, 3), t(1000), t(20), cache.generation());
+        }
+        for n in (0..48u8).chain([100, 101]) {
+            cache.get(&hash(n), ms(20)).unwrap();
+        }
+        // Key n's re-check is at 60 s - n × 0.3 s. At 20 s none is within 7.5 s of it; keys
+        // 34-47 are within 30 s (re-checks at 45.9-49.8 s): the share, soonest first.
+        assert_eq!(
+            cache.due_for_refresh(ms(20), &window),
+            vec![hash(47), hash(46), hash(45)]
+        );
+        // At 40 s keys 42-47 are within 7.5 s (re-checks at 45.9-47.4 s): all of them, more
+        // than a share.
+        let due = cache.due_for_refresh(ms(40), &window);
+        assert_eq!(due, (42..48u8).rev().map(hash).collect::<Vec<_>>());
+        // `limit` still caps a round.
+        let capped = RefreshWindow { limit: 2, ..window };
+        assert_eq!(cache.due_for_refresh(ms(40), &capped).len(), 2);
     }
 
     #[test]

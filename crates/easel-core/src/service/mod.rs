@@ -191,6 +191,10 @@ pub struct Easel {
 /// Cached keys are read again in the background from this part of the re-check interval
 /// before their re-check is due (an eighth: 7.5 s of the default 60).
 const REFRESH_LEAD: i64 = 8;
+/// From this part of the interval before its re-check (a half: 30 s of 60), a key may be
+/// read early, a share of the keys in use per round, so that keys loaded together spread
+/// out instead of falling due together.
+const REFRESH_EARLY: i64 = 2;
 /// At most this many cached keys are read again per round (the rest wait for the next).
 const REFRESH_LIMIT: usize = 16_384;
 
@@ -499,11 +503,9 @@ impl Easel {
     pub async fn refresh_cached_keys(&self) -> Result<usize> {
         const BATCH: usize = 256;
         let now = self.now();
-        let due = self.cache.due_for_refresh(
-            now.timestamp_millis(),
-            self.refresh_lead_ms(),
-            REFRESH_LIMIT,
-        );
+        let due = self
+            .cache
+            .due_for_refresh(now.timestamp_millis(), &self.refresh_window());
         let mut refreshed = 0;
         for batch in due.chunks(BATCH) {
             tokio::task::yield_now().await;
@@ -547,6 +549,21 @@ impl Easel {
     /// How long before its re-check a cached key in use is read again ([`REFRESH_LEAD`]).
     fn refresh_lead_ms(&self) -> i64 {
         self.config.cache_recheck.num_milliseconds() / REFRESH_LEAD
+    }
+
+    /// Which keys a refresh reads: those within [`REFRESH_LEAD`] of their re-check, and a
+    /// share of those within [`REFRESH_EARLY`] such that every key in use could be read once
+    /// in the rounds of the shortest re-check interval (three quarters of it, 24 rounds at
+    /// the default).
+    fn refresh_window(&self) -> crate::cache::RefreshWindow {
+        let recheck_ms = self.config.cache_recheck.num_milliseconds();
+        let round_ms = self.key_refresh_interval().as_millis() as i64;
+        crate::cache::RefreshWindow {
+            urgent_ms: self.refresh_lead_ms(),
+            early_ms: recheck_ms / REFRESH_EARLY,
+            rounds: (recheck_ms * 3 / 4 / round_ms.max(1)).max(1) as usize,
+            limit: REFRESH_LIMIT,
+        }
     }
 
     /// The tenant-scope permissions of the owners of `keys`, by tenant and user: one read of
