@@ -492,7 +492,8 @@ impl Easel {
     }
 
     /// Reads again, in one round trip per 64 keys, the cached keys in use whose re-check is
-    /// near ([`REFRESH_LEAD`] of the interval ahead), so that a key in steady use is never
+    /// near ([`REFRESH_LEAD`] of the interval ahead, and a share of those within
+    /// [`REFRESH_EARLY`]: [`Easel::refresh_window`]), so that a key in steady use is never
     /// re-read on a request, and a node with many keys in use asks the store a few times a
     /// second instead of once per key per interval. A key the store now refuses (revoked,
     /// expired, deleted, its owner or tenant disabled) leaves the cache; its next request is
