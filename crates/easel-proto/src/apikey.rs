@@ -47,7 +47,7 @@ pub struct ApiKeyStatus {
     #[serde(default)]
     pub state: String,
     /// Easel extension: when the key was last used, up to about a minute late (uses are
-    /// written every few seconds and, on PostgreSQL, added to the key once a minute); Go's
+    /// written every few seconds and added to the key once a minute); Go's
     /// zero time if never.
     #[serde(default, with = "crate::time::optional")]
     #[schemars(with = "chrono::DateTime<chrono::Utc>")]

@@ -100,33 +100,70 @@ async fn refresh_statistics(_: &SqliteStore) -> Result<(), Error> {
     Ok(())
 }
 
-/// Adds counted key uses, in one transaction, 64 keys per statement: one UPDATE per key
-/// made a flush of 10,000 keys 10,000 statements, holding SQLite's writer all the while.
+/// Journals counted key uses: one row holding a JSON array of `[key, uses, last use]` per
+/// call, which `fold_key_usage` adds to the keys later. Updating the keys themselves at every
+/// flush (5 s) rewrote about 1,200 pages for the 10,000 keys of the benchmark's row 2, on
+/// this process's own cores, and set row 2's p99 (docs/performance.md, round 11); this is one
+/// append of about 100 kilobytes per 2,048 keys, and the keys' pages are rewritten once per fold (a
+/// minute) instead of twelve times.
 async fn record_key_usage(
     store: &SqliteStore,
     usage: &[(easel_core::Uid, i64, chrono::DateTime<chrono::Utc>)],
 ) -> Result<(), Error> {
-    let mut tx = store.writer.begin().await.map_err(db_error)?;
-    for chunk in easel_store_sql::fixed_size_chunks(usage) {
-        let mut update = sqlx::QueryBuilder::<sqlx::Sqlite>::new("WITH used (uid, uses, at) AS (");
-        update.push_values(chunk, |mut row, (uid, uses, last)| {
-            row.push_bind(uid.as_str())
-                .push_bind(*uses)
-                .push_bind(easel_core::model::to_millis(*last));
-        });
-        update.push(") ");
-        update.push(easel_store_sql::ADD_KEY_USAGE);
-        update.push(" FROM used WHERE api_keys.uid = used.uid");
-        update.build().execute(&mut *tx).await.map_err(db_error)?;
-    }
-    tx.commit().await.map_err(db_error)
+    let entries: Vec<(&str, i64, i64)> = usage
+        .iter()
+        .map(|(uid, uses, at)| (uid.as_str(), *uses, easel_core::model::to_millis(*at)))
+        .collect();
+    let entries = serde_json::to_string(&entries)
+        .map_err(|e| Error::internal(format_args!("encoding key uses: {e}")))?;
+    sqlx::query("INSERT INTO key_usage_journal (entries) VALUES (?)")
+        .bind(entries)
+        .execute(&store.writer)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
-/// Nothing to fold: `record_key_usage` writes the keys themselves. The flush runs on this
-/// process's own threads, in SQLite's one writer, and it was cheap enough there (row 2 of
-/// the benchmark held its p99 within 3× of hello's with it).
-async fn fold_key_usage(_: &SqliteStore) -> Result<u64, Error> {
-    Ok(0)
+/// Journal rows folded per transaction (each holds up to 2,048 keys' counts).
+const FOLD_ROWS: i64 = 64;
+
+/// Adds the journalled uses to the keys, the oldest `FOLD_ROWS` journal rows per transaction:
+/// each transaction sums their counts per key, updates each key once and deletes the rows,
+/// so a journal row is folded exactly once, or (the transaction failing) not at all and by
+/// the next fold. SQLite's one writer lock makes folds on two connections take turns; the
+/// update comes first so that the transaction holds that lock before it reads which rows to
+/// take, and the delete sees the same rows.
+async fn fold_key_usage(store: &SqliteStore) -> Result<u64, Error> {
+    const TAKEN: &str = "id <= (SELECT max(id) FROM \
+         (SELECT id FROM key_usage_journal ORDER BY id LIMIT ?1))";
+    let add = format!(
+        "WITH used (uid, uses, at) AS (SELECT e.value ->> 0, sum(e.value ->> 1), \
+         max(e.value ->> 2) FROM key_usage_journal j, json_each(j.entries) e \
+         WHERE j.{TAKEN} GROUP BY 1) \
+         {} FROM used WHERE api_keys.uid = used.uid",
+        easel_store_sql::ADD_KEY_USAGE
+    );
+    let delete = format!("DELETE FROM key_usage_journal WHERE {TAKEN}");
+    let mut folded = 0;
+    loop {
+        let mut tx = store.writer.begin().await.map_err(db_error)?;
+        sqlx::query(&add)
+            .bind(FOLD_ROWS)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let taken = sqlx::query(&delete)
+            .bind(FOLD_ROWS)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .rows_affected();
+        tx.commit().await.map_err(db_error)?;
+        folded += taken;
+        if taken < FOLD_ROWS as u64 {
+            return Ok(folded);
+        }
+    }
 }
 
 /// One API key of a list page as `read_key_page` encodes it: a JSON array of the key's
