@@ -251,9 +251,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records counted uses of keys, `(key, uses, last use)`, in one transaction: once it
     /// returns, they survive a crash. Both stores write them to a journal that
-    /// [`Store::fold_key_usage`] later adds to the keys: updating every key in use every few
-    /// seconds cost more CPU than anything else the store did under load, and set the tail
-    /// of authenticated requests (docs/performance.md, rounds 10 and 11).
+    /// [`Store::fold_key_usage`] later adds to the keys: on PostgreSQL, updating every key in
+    /// use every few seconds cost the database server more CPU than anything else it did
+    /// under load (docs/performance.md, round 10); on SQLite the journal writes less
+    /// (round 11).
     async fn record_key_usage(
         &self,
         usage: &[(Uid, i64, chrono::DateTime<chrono::Utc>)],

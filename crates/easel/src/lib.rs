@@ -58,8 +58,9 @@ pub struct ServeOptions {
     /// How often counted key uses are written to the store: a crash loses at most this much
     /// of them (never a key).
     pub usage_flush: std::time::Duration,
-    /// How often written uses, which the store journals, are added to the keys: how stale a key's use count and last use may be in reads, at most this
-    /// plus [`ServeOptions::usage_flush`].
+    /// How often written uses, which the store journals, are added to the keys: how stale a
+    /// key's use count and last use may be in reads, at most this plus
+    /// [`ServeOptions::usage_flush`].
     pub usage_fold: std::time::Duration,
     /// Whether cached keys in use are read again in the background before their re-check is
     /// due ([`Easel::refresh_cached_keys`]). Off, each is re-read on its first request after

@@ -119,8 +119,8 @@ struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     usage_flush_secs: u64,
     /// Seconds between folds of written key uses into the keys' use counts and last-use
-    /// times (each write is journalled, and each key updated once per fold): reads show uses at most this plus
-    /// --usage-flush-secs late.
+    /// times (each write is journalled, and each key updated once per fold): reads show uses
+    /// at most this plus --usage-flush-secs late.
     #[arg(long, env = "EASEL_USAGE_FOLD_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     usage_fold_secs: u64,
