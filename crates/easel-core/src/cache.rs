@@ -545,8 +545,9 @@ pub struct RefreshWindow {
     pub limit: usize,
 }
 
-/// Sorts counts by key and adds up those of the same key, so that no key appears twice in
-/// one write (an `UPDATE … FROM` list naming a row twice updates it once, with either count).
+/// Sorts counts by key and adds up those of the same key (a key's own entry and its tokens'
+/// count towards it), so that a key appears once in a write: the journal row is smaller, and
+/// the fold has fewer entries to add up.
 fn merge_usage(usage: &mut Vec<(Uid, i64, DateTime<Utc>)>) {
     usage.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     usage.dedup_by(|later, kept| {

@@ -261,7 +261,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// Adds the journalled uses to the keys (use counts add up, the last use only moves
     /// forward) and empties the journal, each entry exactly once however many nodes fold at
-    /// once; returns how many journal entries it folded (0 for a store with no journal).
+    /// once; returns how many journal entries it folded.
     async fn fold_key_usage(&self) -> Result<u64>;
     /// Tells every other node about a change (PostgreSQL `NOTIFY`; nothing for SQLite, which
     /// has one node).

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use easel_core::Error;
+use easel_store_sql::FOLD_ROWS;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
@@ -163,9 +164,6 @@ async fn record_key_usage(
 /// The advisory lock a fold holds for its transaction: one node folds at a time. Two folds
 /// at once would update the same keys' rows in orders of their own and could deadlock.
 const FOLD_LOCK: i64 = 0x6561_7365_6c5f_7573; // "easel_us"
-/// Journal rows folded per transaction (each holds up to 2,048 keys' counts).
-const FOLD_ROWS: i64 = 64;
-
 /// Adds the journalled uses to the keys, `FOLD_ROWS` journal rows per transaction: each
 /// transaction deletes the rows it folds, sums their counts per key and updates each key
 /// once, so a journal row is folded exactly once, or (the transaction failing) not at all

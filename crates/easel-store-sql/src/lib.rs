@@ -31,9 +31,12 @@ pub fn fixed_size_chunks<T>(mut rows: &[T]) -> Vec<&[T]> {
     chunks
 }
 
-/// What a usage flush (SQLite) or fold (PostgreSQL) sets on each key's row, from a row
-/// source `used (uid, uses, at)` that each store builds its own way: the uses are added, and
-/// the last-used time only moves forward (two nodes' flushes may land in either order).
+/// Journal rows a usage fold takes per transaction (each holds up to 2,048 keys' counts).
+pub const FOLD_ROWS: i64 = 64;
+
+/// What a usage fold sets on each key's row, from a row source `used (uid, uses, at)` that
+/// each store builds from its journal its own way: the uses are added, and the last-used time
+/// only moves forward (journal rows written by two nodes may be folded in either order).
 pub const ADD_KEY_USAGE: &str = "UPDATE api_keys SET use_count = use_count + used.uses, \
      last_used_at = CASE WHEN api_keys.last_used_at IS NULL \
      OR api_keys.last_used_at < used.at THEN used.at ELSE api_keys.last_used_at END";

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use easel_core::Error;
+use easel_store_sql::FOLD_ROWS;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
@@ -123,9 +124,6 @@ async fn record_key_usage(
         .map_err(db_error)?;
     Ok(())
 }
-
-/// Journal rows folded per transaction (each holds up to 2,048 keys' counts).
-const FOLD_ROWS: i64 = 64;
 
 /// Adds the journalled uses to the keys, the oldest `FOLD_ROWS` journal rows per transaction:
 /// each transaction sums their counts per key, updates each key once and deletes the rows,
