@@ -288,8 +288,8 @@ on_both_stores! {
     }
 
     async fn one_flush_writes_the_counts_of_many_keys(server) {
-        // 73 keys: a flush splits them into statements of 64, 8 and 1 keys; each key must get
-        // its own count and time, not a neighbour's.
+        // 73 keys in one flush, one journal row: once folded, each key must have its own
+        // count and time, not a neighbour's.
         let mut keys = Vec::new();
         for n in 0..73 {
             keys.push(server.admin.create_api_key(&key_entity(&format!("many-{n}"), "", None)).await.unwrap());
@@ -342,8 +342,8 @@ on_both_stores! {
         for _ in 0..3 {
             counted.user_info().await.unwrap();
         }
-        // Nothing calls `flush_usage` here: the node's own tasks write the counts and (on
-        // PostgreSQL) fold them into the key. With the default intervals (5 s, 60 s) they
+        // Nothing calls `flush_usage` here: the node's own tasks write the counts and fold
+        // them into the key. With the default intervals (5 s, 60 s) they
         // would not be there within the 3 s waited below.
         let (admin, uid) = (&server.admin, &key.uid);
         let written = eventually(60, Duration::from_millis(50), || async move {
