@@ -633,8 +633,8 @@ impl Easel {
 
     /// Writes the counted key uses to the store's journal: they show on the keys at the next
     /// [`Easel::fold_usage`]. Runs every few seconds; a crash loses at most one interval of
-    /// counts, never a key. Counts a write did not take (the store is
-    /// away) are kept for the next write.
+    /// counts, never a key. Counts a write did not take (the store is away) are kept for the
+    /// next write.
     ///
     /// Every shard's counts are taken (each shard's lock briefly), merged and sorted by key
     /// ([`AuthCache::take_usage`]), and written `SLICE` keys per store call (one transaction

@@ -343,8 +343,8 @@ on_both_stores! {
             counted.user_info().await.unwrap();
         }
         // Nothing calls `flush_usage` here: the node's own tasks write the counts and fold
-        // them into the key. With the default intervals (5 s, 60 s) they
-        // would not be there within the 3 s waited below.
+        // them into the key. With the default intervals (5 s, 60 s) they would not be there
+        // within the 3 s waited below.
         let (admin, uid) = (&server.admin, &key.uid);
         let written = eventually(60, Duration::from_millis(50), || async move {
             admin.get_api_key(uid).await.unwrap().status.use_count == 3
