@@ -22,6 +22,11 @@ use crate::ids::Uid;
 
 const SHARDS: usize = 16;
 
+/// How many re-check intervals a cached key may be kept on its tenant's unchanged
+/// authentication stamp before the background refresh reads it in full again
+/// ([`CacheSlot::full_read_due`]).
+pub const FULL_READ_EVERY: i64 = 10;
+
 /// Something that changed in the store and may make cached callers stale.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -76,8 +81,18 @@ pub struct CacheSlot {
     /// The key or token stops being valid here (milliseconds since the epoch).
     valid_until_ms: i64,
     /// The store is asked again from here: `recheck` after loading, less up to a quarter of
-    /// it ([`AuthCache::recheck_at`]).
-    recheck_at_ms: i64,
+    /// it ([`AuthCache::recheck_at`]); moved on by [`AuthCache::extend`] when the key's
+    /// tenant's authentication stamp shows nothing changed. Changed only under the shard's
+    /// lock; atomic only because the caller is shared.
+    recheck_at_ms: AtomicI64,
+    /// The tenant's authentication stamp read with the key (zero for a token): a change that
+    /// could alter this caller moves it, in the transaction that makes the change.
+    auth_stamp: i64,
+    /// From here the background refresh reads the key again in full, whatever the stamp
+    /// says: [`FULL_READ_EVERY`] re-checks after it was read, less a spread fixed by the
+    /// hash. The stamp catches every change made through the store; this bounds the life of
+    /// anything it could not (a database restored from an older backup, say).
+    reread_at_ms: i64,
     /// Uses of the key (for tokens, of the key they were exchanged for) not yet written to
     /// the store, and the last one's time. Changed only under the shard's lock, which a
     /// lookup holds anyway; atomic only because the caller is shared.
@@ -98,6 +113,31 @@ impl std::fmt::Debug for CacheSlot {
 }
 
 impl CacheSlot {
+    /// An empty slot that remembers the tenant's authentication stamp read with a key:
+    /// [`AuthCache::insert`] and [`AuthCache::refresh`] keep it in the slot they make.
+    pub fn stamped(auth_stamp: i64) -> CacheSlot {
+        CacheSlot {
+            auth_stamp,
+            ..CacheSlot::default()
+        }
+    }
+
+    /// The hash this caller is cached under.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// The tenant's authentication stamp read with the key.
+    pub fn auth_stamp(&self) -> i64 {
+        self.auth_stamp
+    }
+
+    /// Whether the background refresh must read the key in full at `now_ms`, whatever its
+    /// tenant's stamp says.
+    pub fn full_read_due(&self, now_ms: i64) -> bool {
+        self.reread_at_ms <= now_ms
+    }
+
     /// Counts a use (the caller holds the shard's lock).
     fn record(&self, now_ms: i64) {
         self.uses
@@ -323,7 +363,9 @@ impl AuthCache {
             .get(&map_key(hash))
             .filter(|caller| {
                 let slot = &caller.cache;
-                slot.hash == *hash && now_ms < slot.valid_until_ms && now_ms < slot.recheck_at_ms
+                slot.hash == *hash
+                    && now_ms < slot.valid_until_ms
+                    && now_ms < slot.recheck_at_ms.load(Ordering::Relaxed)
             })
             .map(|caller| {
                 caller.cache.record(now_ms);
@@ -406,7 +448,7 @@ impl AuthCache {
     /// were loaded together (all of a node's keys, when it starts under load), which would
     /// otherwise fall due together every interval. An entry nobody uses is left to lapse;
     /// its next use reads it on the request.
-    pub fn due_for_refresh(&self, now_ms: i64, window: &RefreshWindow) -> Vec<[u8; 32]> {
+    pub fn due_for_refresh(&self, now_ms: i64, window: &RefreshWindow) -> Vec<Arc<Caller>> {
         let mut due = Vec::new();
         let mut in_use = 0usize;
         for shard in self.shards.iter() {
@@ -419,8 +461,9 @@ impl AuthCache {
                     && slot.last_used_ms.load(Ordering::Relaxed) >= now_ms - self.recheck_ms / 2
                 {
                     in_use += 1;
-                    if slot.recheck_at_ms - window.early_ms <= now_ms {
-                        due.push((slot.recheck_at_ms, slot.hash));
+                    let recheck_at_ms = slot.recheck_at_ms.load(Ordering::Relaxed);
+                    if recheck_at_ms - window.early_ms <= now_ms {
+                        due.push((recheck_at_ms, caller.clone()));
                     }
                 }
             }
@@ -429,7 +472,33 @@ impl AuthCache {
         let urgent = due.partition_point(|(at, _)| at - window.urgent_ms <= now_ms);
         let early_share = in_use.div_ceil(window.rounds.max(1));
         due.truncate(urgent.max(early_share).min(window.limit));
-        due.into_iter().map(|(_, hash)| hash).collect()
+        due.into_iter().map(|(_, caller)| caller).collect()
+    }
+
+    /// Trusts these callers, which [`AuthCache::due_for_refresh`] returned, for another
+    /// re-check interval from `now_ms` without reading them again: the caller of the refresh
+    /// found their tenants' authentication stamps where they were when each was read, so the
+    /// store would answer the same. Only a caller still held is extended (one replaced or
+    /// removed meanwhile is not). Returns how many were.
+    pub fn extend(&self, callers: &[Arc<Caller>], now_ms: i64) -> usize {
+        let mut extended = 0;
+        for caller in callers {
+            let hash = &caller.cache.hash;
+            let shard = self.shard(hash).lock();
+            if shard
+                .entries
+                .get(&map_key(hash))
+                .is_some_and(|held| Arc::ptr_eq(held, caller))
+            {
+                caller
+                    .cache
+                    .recheck_at_ms
+                    .store(self.recheck_at(hash, now_ms), Ordering::Relaxed);
+                extended += 1;
+            }
+        }
+        self.refreshes.fetch_add(extended as u64, Ordering::Relaxed);
+        extended
     }
 
     /// Caches a caller unless the generation moved since it was read (or, for a refresh, its
@@ -462,7 +531,7 @@ impl AuthCache {
         if entries.len() >= self.per_shard && !entries.contains_key(&key) {
             if let Some(oldest) = entries
                 .iter()
-                .min_by_key(|(_, c)| c.cache.recheck_at_ms)
+                .min_by_key(|(_, c)| c.cache.recheck_at_ms.load(Ordering::Relaxed))
                 .map(|(k, _)| *k)
             {
                 if let Some(evicted) = entries.remove(&oldest) {
@@ -486,7 +555,9 @@ impl AuthCache {
         caller.cache = CacheSlot {
             hash,
             valid_until_ms: loaded.valid_until.timestamp_millis(),
-            recheck_at_ms: self.recheck_at(&hash, now_ms),
+            recheck_at_ms: AtomicI64::new(self.recheck_at(&hash, now_ms)),
+            auth_stamp: caller.cache.auth_stamp,
+            reread_at_ms: self.reread_at(&hash, now_ms),
             uses: AtomicI64::new(uses),
             last_used_ms: AtomicI64::new(last_ms),
         };
@@ -507,6 +578,17 @@ impl AuthCache {
         bytes.copy_from_slice(&hash[8..16]);
         let early = (u64::from_le_bytes(bytes) % spread as u64) as i64;
         now_ms + self.recheck_ms - early
+    }
+
+    /// When a key loaded at `now_ms` is next read in full by the background refresh:
+    /// [`FULL_READ_EVERY`] re-check intervals later, less up to half of that, fixed by the
+    /// hash, so that keys loaded together are not all read again in the same round.
+    fn reread_at(&self, hash: &[u8; 32], now_ms: i64) -> i64 {
+        let full_ms = self.recheck_ms * FULL_READ_EVERY;
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(&hash[16..24]);
+        let early = (u64::from_le_bytes(bytes) % (full_ms / 2).max(1) as u64) as i64;
+        now_ms + full_ms - early
     }
 
     pub fn invalidate(&self, change: &Change) {
@@ -919,6 +1001,10 @@ mod tests {
         }
     }
 
+    fn hashes(callers: Vec<Arc<Caller>>) -> Vec<[u8; 32]> {
+        callers.iter().map(|c| *c.cache.hash()).collect()
+    }
+
     fn t(secs: i64) -> DateTime<Utc> {
         DateTime::UNIX_EPOCH + Duration::seconds(secs)
     }
@@ -1027,7 +1113,10 @@ mod tests {
         for n in [1, 3, 4] {
             cache.get(&[n; 32], ms(44)).unwrap();
         }
-        assert_eq!(cache.due_for_refresh(ms(53), &window(10)), vec![[1; 32]]);
+        assert_eq!(
+            hashes(cache.due_for_refresh(ms(53), &window(10))),
+            vec![[1; 32]]
+        );
         assert!(
             cache.due_for_refresh(ms(53), &window(0)).is_empty(),
             "at most `limit`"
@@ -1048,6 +1137,80 @@ mod tests {
         cache.invalidate(&Change::Key(uid(2)));
         assert!(!cache.refresh([2; 32], caller(2, 2, 3), t(1000), t(55), cache.generation()));
         assert!(cache.get(&[2; 32], ms(55)).is_none());
+    }
+
+    #[test]
+    fn an_extended_caller_is_trusted_another_interval_and_keeps_its_stamp_and_counts() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let window = RefreshWindow {
+            urgent_ms: ms(60) / 8,
+            early_ms: ms(60) / 8,
+            rounds: 1,
+            limit: 10,
+        };
+        let stamped = |key: u8, stamp: i64| Caller {
+            cache: CacheSlot::stamped(stamp),
+            ..caller(key, 2, 3)
+        };
+        cache.insert([1; 32], stamped(1, 7), t(1000), t(0), cache.generation());
+        cache.insert([2; 32], stamped(2, 7), t(1000), t(0), cache.generation());
+        cache.get(&[1; 32], ms(44)).unwrap();
+        cache.get(&[2; 32], ms(44)).unwrap();
+        let due = cache.due_for_refresh(ms(53), &window);
+        assert_eq!(due.len(), 2);
+        assert!(due.iter().all(|c| c.cache.auth_stamp() == 7));
+        assert!(due.iter().all(|c| !c.cache.full_read_due(ms(53))));
+        // Key 2 is revoked while the refresh asks the store for stamps: it is not brought back.
+        cache.invalidate(&Change::Key(uid(2)));
+        assert_eq!(cache.extend(&due, ms(53)), 1);
+        assert_eq!(cache.stats().refreshes, 1);
+        assert!(cache.get(&[2; 32], ms(54)).is_none());
+        // Key 1 is trusted until a whole interval (less the spread) after 53 s, not after 0 s.
+        let kept = cache
+            .get(&[1; 32], ms(98))
+            .expect("extended past its first re-check");
+        assert_eq!(kept.cache.auth_stamp(), 7);
+        assert!(
+            cache.get(&[1; 32], ms(113)).is_none(),
+            "never past 53 + 60 s"
+        );
+        assert_eq!(
+            cache.take_usage(),
+            vec![(uid(1), 3, t(98)), (uid(2), 2, t(44))]
+        );
+        // A caller replaced since the round began (a request read it again) is not extended.
+        cache.insert([3; 32], stamped(3, 7), t(1000), t(200), cache.generation());
+        cache.get(&[3; 32], ms(244)).unwrap();
+        let due = cache.due_for_refresh(ms(253), &window);
+        cache.insert([3; 32], stamped(3, 8), t(1000), t(253), cache.generation());
+        assert_eq!(cache.extend(&due, ms(253)), 0);
+        assert_eq!(cache.get(&[3; 32], ms(254)).unwrap().cache.auth_stamp(), 8);
+    }
+
+    #[test]
+    fn a_key_kept_on_its_stamp_is_read_in_full_within_ten_intervals() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let due_at = |hash: [u8; 32]| {
+            cache.insert(hash, caller(1, 2, 3), t(1000), t(0), cache.generation());
+            let held = cache.get(&hash, ms(1)).unwrap();
+            (0..=600)
+                .find(|s| held.cache.full_read_due(ms(*s)))
+                .unwrap()
+        };
+        let mut first = [1; 32];
+        first[16..24].copy_from_slice(&0u64.to_le_bytes());
+        let mut second = [2; 32];
+        second[16..24].copy_from_slice(&299_999u64.to_le_bytes());
+        assert_eq!(
+            due_at(first),
+            600,
+            "at most ten intervals after it was read"
+        );
+        assert_eq!(
+            due_at(second),
+            301,
+            "spread over the last half of them by the hash"
+        );
     }
 
     #[test]
@@ -1079,12 +1242,12 @@ mod tests {
         // Key n's re-check is at 60 s - n × 0.3 s. At 20 s none is within 7.5 s of it; keys
         // 34-47 are within 30 s (re-checks at 45.9-49.8 s): the share, soonest first.
         assert_eq!(
-            cache.due_for_refresh(ms(20), &window),
+            hashes(cache.due_for_refresh(ms(20), &window)),
             vec![hash(47), hash(46), hash(45)]
         );
         // At 40 s keys 42-47 are within 7.5 s (re-checks at 45.9-47.4 s): all of them, more
         // than a share.
-        let due = cache.due_for_refresh(ms(40), &window);
+        let due = hashes(cache.due_for_refresh(ms(40), &window));
         assert_eq!(due, (42..48u8).rev().map(hash).collect::<Vec<_>>());
         // `limit` still caps a round.
         let capped = RefreshWindow { limit: 2, ..window };

@@ -142,6 +142,9 @@ pub struct KeyAuth {
     pub key: ApiKey,
     pub user: User,
     pub tenant: Tenant,
+    /// The tenant's authentication stamp, read in the same statement as the rest: every
+    /// change that could alter what the key authenticates as moves it ([`crate::Store::auth_stamps`]).
+    pub auth_stamp: i64,
 }
 
 /// One row of the audit trail: who did what to which object, and when.

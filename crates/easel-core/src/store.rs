@@ -87,6 +87,14 @@ pub trait Store: Send + Sync + 'static {
     /// The keys with these hashes, each with its hash, owner and tenant, in any order; a
     /// hash no key has is left out. For re-reading many cached keys in one round trip.
     async fn api_keys_by_hashes(&self, hashes: &[KeyHash]) -> Result<Vec<(KeyHash, KeyAuth)>>;
+    /// The authentication stamps of these tenants (a tenant that no longer exists is left
+    /// out). The store moves a tenant's stamp in the same transaction as every change that
+    /// could alter what one of its keys authenticates as: an update or deletion of a key
+    /// (but not a usage fold's counts), of a user, team, custom role or project, an
+    /// insertion, update or deletion of a role binding or team membership, and any update of
+    /// the tenant itself. A key read with the stamp its tenant still has is still what the
+    /// store would return.
+    async fn auth_stamps(&self, tenants: &[Uid]) -> Result<Vec<(Uid, i64)>>;
 
     // ---- sign-in and tokens ----
 

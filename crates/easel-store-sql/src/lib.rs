@@ -185,7 +185,8 @@ macro_rules! sql_store {
                 t.is_active AS t_is_active, t.max_key_lifetime_days AS t_max_key_lifetime_days, \
                 t.token_lifetime_minutes AS t_token_lifetime_minutes, \
                 t.password_min_length AS t_password_min_length, \
-                t.created_at AS t_created_at, t.updated_at AS t_updated_at";
+                t.created_at AS t_created_at, t.updated_at AS t_updated_at, \
+                t.auth_stamp AS t_auth_stamp";
             const USER_COLUMNS: &str = concat!(
                 "u.uid AS u_uid, u.tenant_uid AS u_tenant_uid, u.email AS u_email, ",
                 "u.first_name AS u_first_name, u.last_name AS u_last_name, ",
@@ -211,6 +212,7 @@ macro_rules! sql_store {
                     key: key_from(row)?,
                     user: user_from(row)?,
                     tenant: tenant_from(row)?,
+                    auth_stamp: row.try_get("t_auth_stamp").map_err($map_err)?,
                 })
             }
 
@@ -1239,6 +1241,26 @@ macro_rules! sql_store {
                         }
                     }
                     Ok(found)
+                }
+
+                async fn auth_stamps(&self, tenants: &[Uid]) -> Result<Vec<(Uid, i64)>> {
+                    let mut stamps = Vec::with_capacity(tenants.len());
+                    for chunk in $crate::padded_chunks(tenants) {
+                        let slots = $crate::placeholders(1, chunk.len());
+                        let sql =
+                            format!("SELECT uid, auth_stamp FROM tenants WHERE uid IN ({slots})");
+                        let mut query = ::sqlx::query(&sql);
+                        for tenant in &chunk {
+                            query = query.bind(tenant.as_str());
+                        }
+                        for row in query.fetch_all(&self.reader).await.map_err($map_err)? {
+                            stamps.push((
+                                Uid::from_stored(row.try_get("uid").map_err($map_err)?),
+                                row.try_get("auth_stamp").map_err($map_err)?,
+                            ));
+                        }
+                    }
+                    Ok(stamps)
                 }
 
                 async fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {

@@ -480,7 +480,7 @@ impl Easel {
     ) -> (Caller, DateTime<Utc>) {
         let valid_until = auth.key.expires_at;
         let caller = Caller {
-            cache: Default::default(),
+            cache: crate::cache::CacheSlot::stamped(auth.auth_stamp),
             key_uid: Some(auth.key.uid),
             session_uid: None,
             tenant: self.tenants.share(auth.tenant),
@@ -491,22 +491,59 @@ impl Easel {
         (caller, valid_until)
     }
 
-    /// Reads again, in one round trip per 64 keys, the cached keys in use whose re-check is
-    /// near ([`REFRESH_LEAD`] of the interval ahead, and a share of those within
+    /// Re-checks, before their re-check is due on a request, the cached keys in use whose
+    /// re-check is near ([`REFRESH_LEAD`] of the interval ahead, and a share of those within
     /// [`REFRESH_EARLY`]: [`Easel::refresh_window`]), so that a key in steady use is never
-    /// re-read on a request, and a node with many keys in use asks the store a few times a
-    /// second instead of once per key per interval. A key the store now refuses (revoked,
-    /// expired, deleted, its owner or tenant disabled) leaves the cache; its next request is
-    /// refused as it would be on a re-check. Returns how many entries were refreshed.
+    /// re-read on a request.
+    ///
+    /// First one read of the authentication stamps of the keys' tenants
+    /// ([`Store::auth_stamps`], one row per tenant): a key whose tenant's stamp has not moved
+    /// since the key was read is still what the store would say, and is trusted for another
+    /// interval without reading it ([`AuthCache::extend`]).
+    /// The others (their tenant changed something, or their full read is due:
+    /// [`crate::cache::FULL_READ_EVERY`]) are read again, one round trip per 64 keys. A key
+    /// the store now refuses (revoked, expired, deleted, its owner or tenant disabled) leaves
+    /// the cache; its next request is refused as it would be on a re-check. Returns how many
+    /// entries were refreshed.
     ///
     /// Runs every few seconds (see `easel::serve`). A key it misses (a busy store, a change
     /// applied while it read) is re-read on its next request after its re-check, as before.
     pub async fn refresh_cached_keys(&self) -> Result<usize> {
-        const BATCH: usize = 256;
         let now = self.now();
-        let due = self
-            .cache
-            .due_for_refresh(now.timestamp_millis(), &self.refresh_window());
+        let now_ms = now.timestamp_millis();
+        let due = self.cache.due_for_refresh(now_ms, &self.refresh_window());
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let tenants: BTreeSet<&Uid> = due
+            .iter()
+            .filter(|caller| !caller.cache.full_read_due(now_ms))
+            .map(|caller| &caller.tenant.uid)
+            .collect();
+        let tenants: Vec<Uid> = tenants.into_iter().cloned().collect();
+        let stamps: HashMap<Uid, i64> = if tenants.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .auth_stamps(&tenants)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let (unchanged, changed): (Vec<_>, Vec<_>) = due.into_iter().partition(|caller| {
+            !caller.cache.full_read_due(now_ms)
+                && stamps.get(&caller.tenant.uid) == Some(&caller.cache.auth_stamp())
+        });
+        let extended = self.cache.extend(&unchanged, now_ms);
+        let hashes: Vec<[u8; 32]> = changed.iter().map(|caller| *caller.cache.hash()).collect();
+        Ok(extended + self.read_cached_keys_again(&hashes, now).await?)
+    }
+
+    /// Reads these cached keys again, one round trip per 64 keys, and replaces their entries
+    /// with what the store says now; those it refuses leave the cache. Returns how many were
+    /// replaced.
+    async fn read_cached_keys_again(&self, due: &[[u8; 32]], now: DateTime<Utc>) -> Result<usize> {
+        const BATCH: usize = 256;
         let mut refreshed = 0;
         for batch in due.chunks(BATCH) {
             tokio::task::yield_now().await;

@@ -214,6 +214,89 @@ on_both_stores! {
         }
     }
 
+    async fn every_change_that_can_alter_a_key_moves_its_tenants_stamp_and_nothing_else_does(server) {
+        let store = easel::open_store(&server.db.url).await.unwrap();
+        let tenant = easel_core::Uid::parse(server.tenant_uid()).unwrap();
+        let other = server.other_tenant("globex").await;
+        let other_tenant = easel_core::Uid::parse(&other.user_info().await.unwrap().tenant_uid).unwrap();
+        let other_before = auth_stamp(&store, &other_tenant).await;
+        let before = auth_stamp(&store, &tenant).await;
+        // Creating a key, and counting, writing and folding its uses, cannot alter any cached
+        // caller: the stamp stays, so a busy tenant's keys are not all read again.
+        let alice = server.create_user("alice@acme.test", &[]).await;
+        let key = server.admin_create_key_for(&alice, "stamped").await;
+        let client = server.anonymous.with_api_key(&key.api_key);
+        client.user_info().await.unwrap();
+        client.user_info().await.unwrap();
+        server.easel.flush_usage().await.unwrap();
+        assert_eq!(server.admin.get_api_key(&key.uid).await.unwrap().status.use_count, 2);
+        assert_eq!(auth_stamp(&store, &tenant).await, before, "a key's creation or its usage moved the stamp");
+
+        let mut last = before;
+        let mut moved = |now: i64, what: &str| {
+            assert!(now > last, "{what} did not move the stamp ({last} → {now})");
+            last = now;
+        };
+
+        let mut edit = proto::ApiKeyUpdate::default();
+        edit.metadata.name = Some("renamed".into());
+        server.admin.update_api_key(&key.uid, &edit).await.unwrap();
+        moved(auth_stamp(&store, &tenant).await, "a key's edit");
+        server.admin.set_api_key_active(&key.uid, false).await.unwrap();
+        moved(auth_stamp(&store, &tenant).await, "a key's revocation");
+        server.admin.update_user(&alice, &rename("alice@acme.test", "Alicia", "Keys")).await.unwrap();
+        moved(auth_stamp(&store, &tenant).await, "a user's edit");
+        let team = server
+            .admin
+            .raw(
+                reqwest::Method::POST,
+                "/v1/teams",
+                Some(&format!(r#"{{"metadata":{{"name":"readers"}},"spec":{{"users":["{alice}"],"roles":["Tenant Viewer"]}}}}"#)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(team.status, 201, "{}", team.body);
+        moved(auth_stamp(&store, &tenant).await, "a team with a member and a role");
+        let settings = server.admin.api_key_settings(server.tenant_uid()).await.unwrap();
+        server.admin.set_api_key_settings(server.tenant_uid(), &settings).await.unwrap();
+        moved(auth_stamp(&store, &tenant).await, "the tenant's own update");
+        server.admin.delete_api_key(&key.uid).await.unwrap();
+        moved(auth_stamp(&store, &tenant).await, "a key's deletion");
+        server.admin.delete_user(&alice).await.unwrap();
+        moved(auth_stamp(&store, &tenant).await, "a user's deletion");
+
+        assert_eq!(auth_stamp(&store, &other_tenant).await, other_before, "another tenant's stamp moved");
+    }
+
+    async fn a_key_of_an_unchanged_tenant_is_kept_unread_and_read_in_full_within_ten_intervals(server) {
+        // The key is revoked behind the store's back (its trigger removed first), so that its
+        // tenant's stamp does not move: the refresh keeps it on the stamp without reading it,
+        // which shows that it does not read it, until its full read is due.
+        let key = server.admin.create_api_key(&key_entity("unread", "", None)).await.unwrap();
+        let client = server.anonymous.with_api_key(&key.api_key);
+        client.user_info().await.unwrap();
+        revoke_unstamped(&server, &key.uid).await;
+        let before = lookups(&server);
+        let held = server.easel.cache_len();
+        let mut extended = 0;
+        let mut dropped_at = None;
+        for step in 1..=130 {
+            server.clock.advance(chrono::Duration::seconds(5));
+            client.user_info().await.unwrap();
+            assert_eq!(lookups(&server), before, "the key was read on a request at {} s", step * 5);
+            extended += server.easel.refresh_cached_keys().await.unwrap();
+            if server.easel.cache_len() < held {
+                dropped_at = Some(step * 5);
+                break;
+            }
+        }
+        let dropped_at = dropped_at.expect("never read in full within 650 s");
+        assert!((300..=610).contains(&dropped_at), "read in full at {dropped_at} s");
+        assert!(extended >= 4, "kept on its stamp only {extended} times");
+        let refused = client.user_info().await.unwrap_err();
+        assert_eq!(refused.status(), Some(reqwest::StatusCode::UNAUTHORIZED));
+    }
+
     async fn key_uses_are_counted_in_memory_and_written_in_batches(server) {
         let key = server.admin.create_api_key(&key_entity("counted", "", None)).await.unwrap();
         let counted = server.anonymous.with_api_key(&key.api_key);
@@ -311,6 +394,50 @@ on_both_stores! {
 }
 
 /// An audit row for a change written straight to the store, as another node would.
+async fn auth_stamp(store: &Arc<dyn easel_core::Store>, tenant: &easel_core::Uid) -> i64 {
+    let stamps = store
+        .auth_stamps(std::slice::from_ref(tenant))
+        .await
+        .unwrap();
+    assert_eq!(stamps.len(), 1, "one stamp per tenant");
+    stamps[0].1
+}
+
+/// Revokes a key in the database with the trigger that would move its tenant's stamp taken
+/// away: a change the stamp cannot see (as after a restore from an older backup).
+async fn revoke_unstamped(server: &TestServer, key_uid: &str) {
+    use sqlx::Connection;
+    let revoke = "UPDATE api_keys SET is_active = FALSE WHERE uid = $1";
+    match server.backend {
+        Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&server.db.url)
+                .await
+                .unwrap();
+            sqlx::query("DROP TRIGGER auth_stamp_keys_update")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query(revoke)
+                .bind(key_uid)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
+            sqlx::query("ALTER TABLE api_keys DISABLE TRIGGER auth_stamp_keys_update")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query(revoke)
+                .bind(key_uid)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 fn audit_of(key: &easel_core::model::ApiKey, action: &str) -> easel_core::model::AuditEntry {
     easel_core::model::AuditEntry {
         uid: easel_core::Uid::from_stored("f".repeat(24)),
