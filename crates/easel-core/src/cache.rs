@@ -6,8 +6,10 @@
 //! - It only ever holds successes: unknown or refused credentials are never cached.
 //! - It is bounded (`capacity` entries across 16 shards; a full shard drops its oldest).
 //! - An entry is used only while its key or token is unexpired, and for at most `recheck`
-//!   after it was loaded: past that, the store is asked again. That bounds how long a change
-//!   this node was not told about (a lost notification) can go unnoticed.
+//!   after it was loaded or last checked: past that, the store is asked again (for a key in
+//!   use, in the background, and only its tenant's authentication stamp if that is enough:
+//!   [`AuthCache::extend`]). That bounds how long a change this node was not told about (a
+//!   lost notification) can go unnoticed.
 //! - Every change that can affect authentication removes the entries it concerns at once on
 //!   the node that made it ([`Change`]), and other nodes are told through the store.
 

@@ -25,10 +25,14 @@ fn db_error(e: sqlx::Error) -> Error {
         // Class 08 (connection exception), 57P (operator intervention: shutdown, restart,
         // a killed connection), 53 (insufficient resources); and what a new connection meets
         // when the database is closed to connections (55000), gone (3D000) or its credentials
-        // changed (class 28): the store is away, not the request at fault.
+        // changed (class 28): the store is away, not the request at fault. Class 40 too
+        // (a deadlock or serialization failure rolled the transaction back, nothing of it
+        // was written): two writers of one tenant can meet on its authentication stamp's
+        // row in opposite orders, and the one PostgreSQL picks to fail may simply retry.
         sqlx::Error::Database(d)
             if d.code().is_some_and(|c| {
                 c.starts_with("08")
+                    || c.starts_with("40")
                     || c.starts_with("57P")
                     || c.starts_with("53")
                     || c.starts_with("28")
@@ -259,4 +263,49 @@ easel_store_sql::sql_store! {
     record_key_usage = record_key_usage,
     fold_key_usage = fold_key_usage,
     read_key_page = read_key_page,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Connection, PgConnection};
+
+    /// Two transactions that each hold what the other waits for: PostgreSQL fails one of
+    /// them (40P01), which the store reports as unavailable (503, retry), not as a fault.
+    #[tokio::test]
+    async fn a_deadlock_is_reported_as_unavailable_for_a_retry() {
+        let url = std::env::var("EASEL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let mut first = PgConnection::connect(&url).await.unwrap();
+        let mut second = PgConnection::connect(&url).await.unwrap();
+        let mut first = first.begin().await.unwrap();
+        let mut second = second.begin().await.unwrap();
+        // Advisory locks of this test's own (they take part in deadlock detection).
+        let lock = "SELECT pg_advisory_xact_lock($1)";
+        let (a, b) = (0x0EA5_E140_0001_i64, 0x0EA5_E140_0002_i64);
+        sqlx::query(lock)
+            .bind(a)
+            .execute(&mut *first)
+            .await
+            .unwrap();
+        sqlx::query(lock)
+            .bind(b)
+            .execute(&mut *second)
+            .await
+            .unwrap();
+        let (one, other) = tokio::join!(
+            sqlx::query(lock).bind(b).execute(&mut *first),
+            sqlx::query(lock).bind(a).execute(&mut *second),
+        );
+        let failed = match (one, other) {
+            (Err(e), Ok(_)) | (Ok(_), Err(e)) => e,
+            (one, other) => panic!("expected one deadlock victim: {one:?}, {other:?}"),
+        };
+        let code = failed
+            .as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("40P01"));
+        assert!(matches!(db_error(failed), Error::Unavailable(_)));
+    }
 }
