@@ -143,7 +143,8 @@ pub struct KeyAuth {
     pub user: User,
     pub tenant: Tenant,
     /// The tenant's authentication stamp, read in the same statement as the rest: every
-    /// change that could alter what the key authenticates as moves it ([`crate::Store::auth_stamps`]).
+    /// change that could alter what the key authenticates as moves it
+    /// ([`crate::Store::auth_stamps`]).
     pub auth_stamp: i64,
 }
 

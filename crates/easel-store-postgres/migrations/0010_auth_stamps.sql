@@ -49,38 +49,53 @@ CREATE TRIGGER auth_stamp_keys_update AFTER UPDATE ON api_keys
     REFERENCING OLD TABLE AS old_keys NEW TABLE AS new_keys
     FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp_for_keys();
 CREATE TRIGGER auth_stamp_keys_delete AFTER DELETE ON api_keys
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 
 CREATE TRIGGER auth_stamp_users_update AFTER UPDATE ON users
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_users_delete AFTER DELETE ON users
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 
 CREATE TRIGGER auth_stamp_bindings_insert AFTER INSERT ON role_bindings
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_bindings_update AFTER UPDATE ON role_bindings
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_bindings_delete AFTER DELETE ON role_bindings
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 
 CREATE TRIGGER auth_stamp_members_insert AFTER INSERT ON team_members
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_members_update AFTER UPDATE ON team_members
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_members_delete AFTER DELETE ON team_members
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 
 CREATE TRIGGER auth_stamp_teams_update AFTER UPDATE ON teams
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_teams_delete AFTER DELETE ON teams
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 
 CREATE TRIGGER auth_stamp_roles_update AFTER UPDATE ON roles
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_roles_delete AFTER DELETE ON roles
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 
 CREATE TRIGGER auth_stamp_projects_update AFTER UPDATE ON projects
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();
 CREATE TRIGGER auth_stamp_projects_delete AFTER DELETE ON projects
-    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION easel_move_auth_stamp();
+    REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION easel_move_auth_stamp();

@@ -499,12 +499,11 @@ impl Easel {
     /// First one read of the authentication stamps of the keys' tenants
     /// ([`Store::auth_stamps`], one row per tenant): a key whose tenant's stamp has not moved
     /// since the key was read is still what the store would say, and is trusted for another
-    /// interval without reading it ([`AuthCache::extend`]).
-    /// The others (their tenant changed something, or their full read is due:
-    /// [`crate::cache::FULL_READ_EVERY`]) are read again, one round trip per 64 keys. A key
-    /// the store now refuses (revoked, expired, deleted, its owner or tenant disabled) leaves
-    /// the cache; its next request is refused as it would be on a re-check. Returns how many
-    /// entries were refreshed.
+    /// interval without reading it ([`AuthCache::extend`]). The others (their tenant changed
+    /// something, or their full read is due: [`crate::cache::FULL_READ_EVERY`]) are read
+    /// again, one round trip per 64 keys. A key the store now refuses (revoked, expired,
+    /// deleted, its owner or tenant disabled) leaves the cache; its next request is refused
+    /// as it would be on a re-check. Returns how many entries were refreshed.
     ///
     /// Runs every few seconds (see `easel::serve`). A key it misses (a busy store, a change
     /// applied while it read) is re-read on its next request after its re-check, as before.
