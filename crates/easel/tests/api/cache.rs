@@ -31,6 +31,20 @@ async fn listed_owner(server: &TestServer, key_uid: &str) -> (String, String) {
     )
 }
 
+/// Creates the team `readers`, with `member` in it and the role Tenant Viewer; returns the
+/// created response's body (the team's uid).
+async fn readers_team(server: &TestServer, member: &str) -> String {
+    let spec = format!(r#"{{"users":["{member}"],"roles":["Tenant Viewer"]}}"#);
+    let body = format!(r#"{{"metadata":{{"name":"readers"}},"spec":{spec}}}"#);
+    let team = server
+        .admin
+        .raw(reqwest::Method::POST, "/v1/teams", Some(&body))
+        .await
+        .unwrap();
+    assert_eq!(team.status, 201, "{}", team.body);
+    team.body
+}
+
 fn rename(email: &str, first: &str, last: &str) -> proto::UserUpdateEntity {
     let mut update = proto::UserUpdateEntity::default();
     update.spec.email_id = email.into();
@@ -155,16 +169,7 @@ on_both_stores! {
         // away through a store of its own (this node is not told).
         let alice = server.create_user("alice@acme.test", &[]).await;
         let bob = server.create_user("bob@acme.test", &["Tenant Viewer"]).await;
-        let team = server
-            .admin
-            .raw(
-                reqwest::Method::POST,
-                "/v1/teams",
-                Some(&format!(r#"{{"metadata":{{"name":"readers"}},"spec":{{"users":["{alice}"],"roles":["Tenant Viewer"]}}}}"#)),
-            )
-            .await
-            .unwrap();
-        assert_eq!(team.status, 201, "{}", team.body);
+        let team = readers_team(&server, &alice).await;
         let alice_key = server.admin_create_key_for(&alice, "alice").await;
         let bob_key = server.admin_create_key_for(&bob, "bob").await;
         let alice_client = server.anonymous.with_api_key(&alice_key.api_key);
@@ -184,7 +189,7 @@ on_both_stores! {
         let elsewhere = easel::open_store(&server.db.url).await.unwrap();
         let tenant = elsewhere.api_key_by_hash(&easel_core::apikey::KeyFormat::parse(&bob_key.api_key).unwrap())
             .await.unwrap().unwrap().tenant.uid;
-        let team_uid = easel_core::Uid::parse(serde_json::from_str::<serde_json::Value>(&team.body).unwrap()["uid"].as_str().unwrap()).unwrap();
+        let team_uid = easel_core::Uid::parse(serde_json::from_str::<serde_json::Value>(&team).unwrap()["uid"].as_str().unwrap()).unwrap();
         for (n, kind, subject) in [
             (1, easel_core::model::SubjectKind::Team, team_uid),
             (2, easel_core::model::SubjectKind::User, easel_core::Uid::parse(&bob).unwrap()),
@@ -246,16 +251,7 @@ on_both_stores! {
         moved(auth_stamp(&store, &tenant).await, "a key's revocation");
         server.admin.update_user(&alice, &rename("alice@acme.test", "Alicia", "Keys")).await.unwrap();
         moved(auth_stamp(&store, &tenant).await, "a user's edit");
-        let team = server
-            .admin
-            .raw(
-                reqwest::Method::POST,
-                "/v1/teams",
-                Some(&format!(r#"{{"metadata":{{"name":"readers"}},"spec":{{"users":["{alice}"],"roles":["Tenant Viewer"]}}}}"#)),
-            )
-            .await
-            .unwrap();
-        assert_eq!(team.status, 201, "{}", team.body);
+        readers_team(&server, &alice).await;
         moved(auth_stamp(&store, &tenant).await, "a team with a member and a role");
         let settings = server.admin.api_key_settings(server.tenant_uid()).await.unwrap();
         server.admin.set_api_key_settings(server.tenant_uid(), &settings).await.unwrap();
