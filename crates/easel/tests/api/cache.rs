@@ -143,16 +143,11 @@ on_both_stores! {
     }
 
     async fn a_refresh_drops_a_key_revoked_where_this_node_was_not_told(server) {
-        // Revoked through a store of its own on the same database: no change is announced to
-        // this node, as when a notification is lost.
+        // Revoked where this node is not told ([`revoke_elsewhere`]).
         let key = server.admin.create_api_key(&key_entity("revoked-elsewhere", "", None)).await.unwrap();
         let client = server.anonymous.with_api_key(&key.api_key);
         client.user_info().await.unwrap();
-        let elsewhere = easel::open_store(&server.db.url).await.unwrap();
-        let hash = easel_core::apikey::KeyFormat::parse(&key.api_key).unwrap();
-        let mut stored = elsewhere.api_key_by_hash(&hash).await.unwrap().unwrap().key;
-        stored.is_active = false;
-        elsewhere.update_api_key(&stored, &audit_of(&stored, "apiKey.revoke")).await.unwrap();
+        revoke_elsewhere(&server, &key.api_key).await;
         // Still trusted (this node was not told), and in use at 44 s; read again at 53 s.
         server.clock.advance(chrono::Duration::seconds(44));
         client.user_info().await.unwrap();
@@ -271,7 +266,7 @@ on_both_stores! {
         let key = server.admin.create_api_key(&key_entity("unread", "", None)).await.unwrap();
         let client = server.anonymous.with_api_key(&key.api_key);
         client.user_info().await.unwrap();
-        revoke_unstamped(&server, &key.uid).await;
+        revoke_unstamped(&server, &key.api_key).await;
         let before = lookups(&server);
         let held = server.easel.cache_len();
         let mut extended = 0;
@@ -399,39 +394,40 @@ async fn auth_stamp(store: &Arc<dyn easel_core::Store>, tenant: &easel_core::Uid
     stamps[0].1
 }
 
-/// Revokes a key in the database with the trigger that would move its tenant's stamp taken
-/// away: a change the stamp cannot see (as after a restore from an older backup).
-async fn revoke_unstamped(server: &TestServer, key_uid: &str) {
-    use sqlx::Connection;
-    let revoke = "UPDATE api_keys SET is_active = FALSE WHERE uid = $1";
+/// Revokes the key `presented` through a store of its own on the test's database: no change
+/// is announced to the test's node, as when a notification is lost.
+async fn revoke_elsewhere(server: &TestServer, presented: &str) {
+    let elsewhere = easel::open_store(&server.db.url).await.unwrap();
+    let hash = easel_core::apikey::KeyFormat::parse(presented).unwrap();
+    let mut stored = elsewhere.api_key_by_hash(&hash).await.unwrap().unwrap().key;
+    stored.is_active = false;
+    elsewhere
+        .update_api_key(&stored, &audit_of(&stored, "apiKey.revoke"))
+        .await
+        .unwrap();
+}
+
+/// [`revoke_elsewhere`], with the trigger that would move the tenant's stamp taken away
+/// first: a change the stamp cannot see (as after a restore from an older backup).
+async fn revoke_unstamped(server: &TestServer, presented: &str) {
+    use sqlx::{Connection, Executor};
     match server.backend {
         Backend::Sqlite => {
             let mut conn = sqlx::SqliteConnection::connect(&server.db.url)
                 .await
                 .unwrap();
-            sqlx::query("DROP TRIGGER auth_stamp_keys_update")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            sqlx::query(revoke)
-                .bind(key_uid)
-                .execute(&mut conn)
+            conn.execute("DROP TRIGGER auth_stamp_keys_update")
                 .await
                 .unwrap();
         }
         Backend::Postgres => {
             let mut conn = sqlx::PgConnection::connect(&server.db.url).await.unwrap();
-            sqlx::query("ALTER TABLE api_keys DISABLE TRIGGER auth_stamp_keys_update")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            sqlx::query(revoke)
-                .bind(key_uid)
-                .execute(&mut conn)
+            conn.execute("ALTER TABLE api_keys DISABLE TRIGGER auth_stamp_keys_update")
                 .await
                 .unwrap();
         }
     }
+    revoke_elsewhere(server, presented).await;
 }
 
 fn audit_of(key: &easel_core::model::ApiKey, action: &str) -> easel_core::model::AuditEntry {
