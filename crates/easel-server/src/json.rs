@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -176,14 +176,13 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
             written
         });
         match written {
-            Ok(body) => (
-                [(
-                    CONTENT_TYPE,
-                    axum::http::HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response(),
+            Ok(body) => {
+                let length = axum::http::HeaderValue::from(body.len());
+                let mut response = Response::new(axum::body::Body::from(body));
+                *response.headers_mut() = crate::context::JSON_ANSWER_HEADERS.clone();
+                response.headers_mut().insert(CONTENT_LENGTH, length);
+                response
+            }
             Err(e) => ApiError(easel_core::Error::internal(format_args!(
                 "a response could not be written as JSON: {e}"
             )))

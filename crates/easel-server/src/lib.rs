@@ -126,7 +126,7 @@ pub fn app(state: AppState, limits: &HttpLimits) -> App {
         in_flight: std::sync::atomic::AtomicUsize::new(0),
         max_in_flight: limits.max_in_flight.max(1),
         limiter: state.limiter.clone(),
-        security_headers: context::security_headers(state.secure_cookies),
+        default_headers: context::DefaultHeaders::new(state.secure_cookies),
         token_routes,
         request_timeout: limits.request_timeout,
     });

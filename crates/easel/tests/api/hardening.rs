@@ -102,7 +102,16 @@ on_both_stores! {
             assert!(header(answer, "content-security-policy").contains("frame-ancestors 'none'"));
             // Plain HTTP here: no HSTS promise a client could not keep.
             assert!(answer.headers.get("strict-transport-security").is_none());
+            // Each answer's own id, never the defaults' stand-in.
+            let id = header(answer, "x-request-id");
+            assert!(id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
         }
+        // A JSON answer starts from a copy of the defaults, with its own length.
+        assert_eq!(header(&answers[0], "content-type"), "application/json");
+        assert_eq!(
+            header(&answers[0], "content-length"),
+            answers[0].body.len().to_string()
+        );
         for api in &answers[..4] {
             assert_eq!(header(api, "cache-control"), "no-store");
             assert_eq!(
