@@ -177,7 +177,7 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
         });
         match written {
             Ok(body) => {
-                let length = axum::http::HeaderValue::from(body.len());
+                let length = content_length(body.len());
                 let mut response = Response::new(axum::body::Body::from(body));
                 *response.headers_mut() = crate::context::JSON_ANSWER_HEADERS.clone();
                 response.headers_mut().insert(CONTENT_LENGTH, length);
@@ -188,6 +188,32 @@ impl<T: serde::Serialize> IntoResponse for Json<T> {
             )))
             .into_response(),
         }
+    }
+}
+
+/// A `Content-Length` value. Those of the common sizes are made once: making one is two
+/// allocations (and their frees) per answer. Static ones, because copying a shared value
+/// would write its reference count, a cache line every core's answers would pass around.
+fn content_length(length: usize) -> axum::http::HeaderValue {
+    const KEPT: usize = 4096;
+    static LENGTHS: std::sync::LazyLock<Vec<axum::http::HeaderValue>> =
+        std::sync::LazyLock::new(|| {
+            // Every number's digits in one string, made once and kept for good (17 KB).
+            let digits: String = (0..KEPT).map(|n| n.to_string()).collect();
+            let digits: &'static str = Box::leak(digits.into_boxed_str());
+            let mut start = 0;
+            (0..KEPT)
+                .map(|n| {
+                    let end = start + n.max(1).ilog10() as usize + 1;
+                    let value = axum::http::HeaderValue::from_static(&digits[start..end]);
+                    start = end;
+                    value
+                })
+                .collect()
+        });
+    match LENGTHS.get(length) {
+        Some(value) => value.clone(),
+        None => axum::http::HeaderValue::from(length),
     }
 }
 
@@ -293,5 +319,17 @@ impl<'de> serde::de::Deserializer<'de> for QueryValueDeserializer {
     serde::forward_to_deserialize_any! {
         i8 i16 i128 u8 u16 u128 f32 f64 char str string bytes byte_buf unit unit_struct
         newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_lengths_are_the_lengths_in_decimal_kept_or_not() {
+        for length in (0..5000).chain([65_536, 1 << 20]) {
+            assert_eq!(content_length(length), length.to_string().as_str());
+        }
     }
 }
