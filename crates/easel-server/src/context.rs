@@ -555,8 +555,8 @@ pub fn security_headers(hsts: bool) -> axum::http::HeaderMap {
 /// that putting the id in does not grow the map.
 pub struct DefaultHeaders {
     any: axum::http::HeaderMap,
-    /// `Strict-Transport-Security` is among them: the headers of JSON answers
-    /// ([`JSON_ANSWER_HEADERS`]) are made without it and get it here.
+    /// Whether `Strict-Transport-Security` is among them (the server, or its proxy, speaks
+    /// TLS). JSON answers start without it ([`JSON_ANSWER_HEADERS`]) and get it here.
     hsts: bool,
 }
 
@@ -571,8 +571,8 @@ impl DefaultHeaders {
 /// The headers a JSON answer starts with ([`crate::json::Json`]): the defaults, its content
 /// type, and stand-ins for its length and request id, which it and [`RequestContext`] replace
 /// in place. Most answers are JSON; starting from a copy of this map spares each the map of
-/// its own that would be built, merged with the defaults and dropped. Under the benchmark's
-/// load that was about 1,300 instructions of about 20,000 per request (docs/performance.md,
+/// its own that would be built, merged with the defaults and dropped: under row 2 of the
+/// benchmark, about 950 of the node's 25,000 instructions per request (docs/performance.md,
 /// round 14).
 pub static JSON_ANSWER_HEADERS: std::sync::LazyLock<axum::http::HeaderMap> =
     std::sync::LazyLock::new(|| {
