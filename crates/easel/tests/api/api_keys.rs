@@ -354,6 +354,16 @@ on_both_stores! {
             .unwrap();
         assert_eq!(not_text.status(), 401);
         assert_eq!(not_text.json::<serde_json::Value>().await.unwrap()["code"], "ApiKeyMalformed");
+        // Text, but not a key's alphabet (a tab, a letter outside ASCII): refused by the parse.
+        let mut inner_tab = server.admin_key.clone();
+        inner_tab.insert(10, '\t');
+        let accented = server.admin_key.replacen('a', "é", 1);
+        for odd in [inner_tab, accented] {
+            assert_error(server.anonymous.with_api_key(odd).user_info().await, 401, "ApiKeyMalformed");
+        }
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let odd_token = format!("{}\t{}", &token[..20], &token[20..]);
+        assert_error(server.anonymous.with_token(odd_token).user_info().await, 401, "TokenInvalid");
         let raw = server.anonymous.raw(reqwest::Method::GET, "/v1/apiKeys", None).await.unwrap();
         assert_eq!(raw.status, 401);
         assert_eq!(raw.headers["content-type"], "application/json");
