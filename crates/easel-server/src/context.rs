@@ -577,13 +577,12 @@ impl DefaultHeaders {
 pub static JSON_ANSWER_HEADERS: std::sync::LazyLock<axum::http::HeaderMap> =
     std::sync::LazyLock::new(|| {
         // The defaults come first: [`carries_defaults`] knows such a map by its first entry.
-        let mut headers = security_headers(false);
+        let mut headers = DefaultHeaders::new(false).any;
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-        headers.insert(&REQUEST_ID, HeaderValue::from_static("-"));
         headers
     });
 
