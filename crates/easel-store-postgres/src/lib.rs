@@ -8,6 +8,10 @@ use easel_store_sql::FOLD_ROWS;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
+/// The schema, embedded when the crate compiles. A landed migration's text never changes
+/// (see `landed_migrations_are_unchanged`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 pub struct PostgresStore {
     reader: PgPool,
     writer: PgPool,
@@ -56,7 +60,7 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(|e| Error::Unavailable(format!("connecting to PostgreSQL: {e}")))?;
-        sqlx::migrate!("./migrations")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| Error::Internal(format!("migrating the PostgreSQL database: {e}")))?;
@@ -269,6 +273,26 @@ easel_store_sql::sql_store! {
 mod tests {
     use super::*;
     use sqlx::{Connection, PgConnection};
+
+    /// Every migration as it landed: sqlx refuses to start a PostgreSQL database whose applied
+    /// migrations' text has changed since. A new migration's checksum is added here.
+    #[test]
+    fn landed_migrations_are_unchanged() {
+        let landed = [
+        (1, "237352bfa63d736c2d79b131095cdf3998f470b60e58e98a9fd9470d94379df54599482e66c2e7cae61a63ae5e397fc7"),
+        (2, "23e86dbee30f1011e83b06fbbce602731d7e7814e3a7d64500e5b6742bc35d3de80042c967c35455c9f732dbd3879bb2"),
+        (3, "b5f93104be15d9c1b70d4a6224b0d47b556d62d9f9315b653cc38221999efcc780c37b8f2bd68e3fd7d69b6b311a860f"),
+        (4, "e25ffbfc17b2d54a51e09d97722bc04cda349951b8ebbdb1c80bc9ab9d5936f9143745390bbbfe5e5cc0b99f3d6256dd"),
+        (5, "66d8186725224d574560b738404cd1f9e3b2ed9f5b479fb3a571ca823bcf9c61fffe387ea3d58b272dbfd5673acc723b"),
+        (6, "677111b89adb1349abbd276a52253c12c305fd63c713a9465f1c25c7df4e1ce6fb569a81c6795f98a4b33afcfff3d013"),
+        (7, "5fb100441cca58785442be2db2d5d853ba784ed6cc2f1e4db5f1c60d28b75369518cc8c325239031098f1e27858e930f"),
+        (8, "f48b057ab1576a51469c87cc6907e813b2734032222a2064eaf7071c91e027c2b69ba862648480510945441afe736016"),
+        (9, "40286bedd944ca37c3d059b43ba635b0cf146305c629c71edd6d3120e8d1d0639a487ab00b05cbba3d19bdce3f92daeb"),
+        (10, "f85d7a08b7624d539689dcf6d916f125f0815452f671fbd1683e1274dd8a65b16cde5a8b972867ae8fa9c6a0d99b7e6a"),
+        ];
+        let differences = easel_store_sql::migrations_changed_since_landing(&MIGRATOR, &landed);
+        assert!(differences.is_empty(), "{differences:#?}");
+    }
 
     /// Two transactions that each hold what the other waits for: PostgreSQL fails one of
     /// them (40P01), which the store reports as unavailable (503, retry), not as a fault.

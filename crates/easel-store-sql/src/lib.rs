@@ -94,6 +94,46 @@ pub fn ping_when_idle<DB: sqlx::Database>(
         })
 }
 
+/// How each landed migration of `migrator` differs from `landed`, its versions and the
+/// SHA-384 of their text as it landed (hex), one line per difference; empty when none does.
+///
+/// sqlx records the checksum of every migration it applies and refuses to start on a
+/// database whose migration text has changed since, even by a space ("migration N was
+/// previously applied but has been modified"). Each store's tests hold its list, so an edit
+/// to a landed migration fails a test instead of every upgraded deployment; a change to the
+/// schema is always a new migration, whose checksum is then added to the list.
+pub fn migrations_changed_since_landing(
+    migrator: &sqlx::migrate::Migrator,
+    landed: &[(i64, &str)],
+) -> Vec<String> {
+    let mut differences = Vec::new();
+    let present: Vec<(i64, String)> = migrator
+        .iter()
+        .map(|m| {
+            let hex = m.checksum.iter().map(|b| format!("{b:02x}")).collect();
+            (m.version, hex)
+        })
+        .collect();
+    for (version, checksum) in &present {
+        match landed.iter().find(|(v, _)| v == version) {
+            Some((_, was)) if was == checksum => {}
+            Some(_) => differences.push(format!(
+                "migration {version}'s text changed after it landed (now {checksum}); put it \
+                 back and write a new migration"
+            )),
+            None => differences.push(format!(
+                "migration {version} is new: add ({version}, \"{checksum}\") to the landed list"
+            )),
+        }
+    }
+    for (version, _) in landed {
+        if !present.iter().any(|(v, _)| v == version) {
+            differences.push(format!("landed migration {version} is gone"));
+        }
+    }
+    differences
+}
+
 /// A value bound to a statement built at run time (list filters).
 #[derive(Debug, Clone, Copy)]
 pub enum SqlValue<'a> {

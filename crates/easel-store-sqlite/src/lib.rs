@@ -18,6 +18,10 @@ use easel_store_sql::FOLD_ROWS;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+/// The schema, embedded when the crate compiles. A landed migration's text never changes
+/// (see `landed_migrations_are_unchanged`).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
@@ -64,7 +68,7 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(db_error)?;
-        sqlx::migrate!("./migrations")
+        MIGRATOR
             .run(&writer)
             .await
             .map_err(|e| Error::Internal(format!("migrating the SQLite database: {e}")))?;
@@ -247,4 +251,28 @@ easel_store_sql::sql_store! {
     record_key_usage = record_key_usage,
     fold_key_usage = fold_key_usage,
     read_key_page = read_key_page,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every migration as it landed: sqlx refuses to start a SQLite database whose applied
+    /// migrations' text has changed since. A new migration's checksum is added here.
+    #[test]
+    fn landed_migrations_are_unchanged() {
+        let landed = [
+        (1, "1cfb57869b3e16d7e56300b50f42b0b7ab8dad9c1035a28e3fba1e1dcea074d381d628e31759dcdbec3fff77a6bbba96"),
+        (2, "9490535ffdfd2660b6359fc2a41675c210625a90158e0dd64b3836e0cf1af7f70b61f064374fa0038b3e3738201524d3"),
+        (3, "87d25fce2efc76330068ac6cc803253c5b14cb639275a6fcd6b282badc1d6f570e678dd09fca51fd255b9972746d62b4"),
+        (4, "bf6a666540dd1c0894ce6175ebfec31a6c9f093afb9bb3c39fb110a7188aa3cedde6be0b534c9f45c27f2984a3c44263"),
+        (5, "05392c5a804b54d6f9e380fb8363f00d64d2eaafaf0a85f272b20e0127ed1befd64e3f5bed099094901ef5d6957019e7"),
+        (6, "39f7035c2f14391f5e685ec516baea5c385f9af81f8f3f01c5af16ef3502ea5e50adf329e07fe0c0378ebeb61b933b7e"),
+        (7, "5fb100441cca58785442be2db2d5d853ba784ed6cc2f1e4db5f1c60d28b75369518cc8c325239031098f1e27858e930f"),
+        (8, "da269c36507e50cacc5461deed48e0e6dbd3b5e9127a07a62d85e865d1cb291b68605412f4ffdf19502da44636b02b40"),
+        (9, "1f77cdabd62acf230a420edc06b026db0a3343991822debfd1256a17ffe6589599d8671820ecc3a38d3de691b7c36ef1"),
+        ];
+        let differences = easel_store_sql::migrations_changed_since_landing(&MIGRATOR, &landed);
+        assert!(differences.is_empty(), "{differences:#?}");
+    }
 }
