@@ -514,11 +514,10 @@ impl Easel {
         if due.is_empty() {
             return Ok(0);
         }
-        let tenants: BTreeSet<&Uid> = due
-            .iter()
-            .filter(|caller| !caller.cache.full_read_due(now_ms))
-            .map(|caller| &caller.tenant.uid)
-            .collect();
+        let (full_reads, stamped): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|caller| caller.cache.full_read_due(now_ms));
+        let tenants: BTreeSet<&Uid> = stamped.iter().map(|caller| &caller.tenant.uid).collect();
         let tenants: Vec<Uid> = tenants.into_iter().cloned().collect();
         let stamps: HashMap<Uid, i64> = if tenants.is_empty() {
             HashMap::new()
@@ -529,12 +528,15 @@ impl Easel {
                 .into_iter()
                 .collect()
         };
-        let (unchanged, changed): (Vec<_>, Vec<_>) = due.into_iter().partition(|caller| {
-            !caller.cache.full_read_due(now_ms)
-                && stamps.get(&caller.tenant.uid) == Some(&caller.cache.auth_stamp())
-        });
+        let (unchanged, changed): (Vec<_>, Vec<_>) = stamped
+            .into_iter()
+            .partition(|caller| stamps.get(&caller.tenant.uid) == Some(&caller.cache.auth_stamp()));
         let extended = self.cache.extend(&unchanged, now_ms);
-        let hashes: Vec<[u8; 32]> = changed.iter().map(|caller| *caller.cache.hash()).collect();
+        let hashes: Vec<[u8; 32]> = changed
+            .iter()
+            .chain(&full_reads)
+            .map(|caller| *caller.cache.hash())
+            .collect();
         Ok(extended + self.read_cached_keys_again(&hashes, now).await?)
     }
 
