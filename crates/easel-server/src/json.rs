@@ -166,28 +166,46 @@ const KEPT_BUFFER_BYTES: usize = 1 << 20;
 
 impl<T: serde::Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        let written = RESPONSE_BUFFER.with_borrow_mut(|buffer| {
-            buffer.clear();
-            let written = serde_json::to_writer(&mut *buffer, &self.0)
-                .map(|()| Bytes::copy_from_slice(buffer));
-            if buffer.capacity() > KEPT_BUFFER_BYTES {
-                *buffer = Vec::new();
-            }
-            written
-        });
-        match written {
-            Ok(body) => {
-                let length = content_length(body.len());
-                let mut response = Response::new(axum::body::Body::from(body));
-                *response.headers_mut() = crate::context::JSON_ANSWER_HEADERS.clone();
-                response.headers_mut().insert(CONTENT_LENGTH, length);
-                response
-            }
-            Err(e) => ApiError(easel_core::Error::internal(format_args!(
-                "a response could not be written as JSON: {e}"
-            )))
-            .into_response(),
+        json_answer(|buffer| serde_json::to_writer(buffer, &self.0))
+    }
+}
+
+/// A JSON response body written by hand (`write` puts the JSON into the buffer), for the
+/// answers served so often that serde's generic path shows (`GET /v1/users/info`).
+pub struct WrittenJson<F>(pub F);
+
+impl<F: FnOnce(&mut Vec<u8>)> IntoResponse for WrittenJson<F> {
+    fn into_response(self) -> Response {
+        json_answer(|buffer| {
+            (self.0)(buffer);
+            Ok(())
+        })
+    }
+}
+
+/// A 200 whose body `write` puts into the worker thread's buffer, with the headers of every
+/// JSON answer.
+fn json_answer(write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>) -> Response {
+    let written = RESPONSE_BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        let written = write(&mut *buffer).map(|()| Bytes::copy_from_slice(buffer));
+        if buffer.capacity() > KEPT_BUFFER_BYTES {
+            *buffer = Vec::new();
         }
+        written
+    });
+    match written {
+        Ok(body) => {
+            let length = content_length(body.len());
+            let mut response = Response::new(axum::body::Body::from(body));
+            *response.headers_mut() = crate::context::JSON_ANSWER_HEADERS.clone();
+            response.headers_mut().insert(CONTENT_LENGTH, length);
+            response
+        }
+        Err(e) => ApiError(easel_core::Error::internal(format_args!(
+            "a response could not be written as JSON: {e}"
+        )))
+        .into_response(),
     }
 }
 

@@ -11,7 +11,7 @@ use easel_proto as proto;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
-use crate::json::{ApiJson, ApiJsonList, ApiQuery, Json};
+use crate::json::{ApiJson, ApiJsonList, ApiQuery, Json, WrittenJson};
 use crate::table::Routes;
 use crate::views;
 use crate::AppState;
@@ -117,12 +117,12 @@ async fn health_ready(State(state): State<AppState>) -> ApiResult<Json<proto::He
 
 /// Any authenticated caller: who am I.
 async fn users_info(Authenticated(caller): Authenticated) -> axum::response::Response {
-    Json(proto::UserInfoRef {
+    let info = proto::UserInfoRef {
         org_name: &caller.tenant.name,
         tenant_uid: caller.tenant.uid.as_str(),
         user_uid: caller.user.uid.as_str(),
-    })
-    .into_response()
+    };
+    WrittenJson(|out: &mut Vec<u8>| info.write_json(out)).into_response()
 }
 
 /// `user.list`.
