@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 
 use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -43,19 +44,51 @@ fn header_text(value: &HeaderValue) -> Cow<'_, str> {
     }
 }
 
-pub fn presented_token(parts: &Parts) -> Option<Cow<'_, str>> {
+/// The headers authentication reads, found in one walk over the request's few headers:
+/// cheaper than hashing each name for a lookup of its own (three per request, for the key,
+/// the token and the project). Each holds the first value of its header, as a lookup would.
+#[derive(Default)]
+struct AuthHeaders<'a> {
+    api_key: Option<&'a HeaderValue>,
+    authorization: Option<&'a HeaderValue>,
+    project_uid: Option<&'a HeaderValue>,
+}
+
+impl<'a> AuthHeaders<'a> {
+    fn of(parts: &'a Parts) -> AuthHeaders<'a> {
+        let mut found = AuthHeaders::default();
+        for (name, value) in &parts.headers {
+            let slot = if name == AUTHORIZATION {
+                &mut found.authorization
+            } else if name == APIKEY {
+                &mut found.api_key
+            } else if name == PROJECTUID {
+                &mut found.project_uid
+            } else {
+                continue;
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
+/// A token as presented in the `Authorization` header: raw, or after `Bearer `.
+fn token_text(value: &HeaderValue) -> Cow<'_, str> {
     fn without_scheme(value: &str) -> &str {
         match value.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
             _ => value,
         }
     }
-    Some(
-        match header_text(parts.headers.get(axum::http::header::AUTHORIZATION)?) {
-            Cow::Borrowed(value) => Cow::Borrowed(without_scheme(value)),
-            Cow::Owned(value) => Cow::Owned(without_scheme(&value).to_owned()),
-        },
-    )
+    match header_text(value) {
+        Cow::Borrowed(value) => Cow::Borrowed(without_scheme(value)),
+        Cow::Owned(value) => Cow::Owned(without_scheme(&value).to_owned()),
+    }
+}
+
+pub fn presented_token(parts: &Parts) -> Option<Cow<'_, str>> {
+    parts.headers.get(AUTHORIZATION).map(token_text)
 }
 
 pub fn presented_key(parts: &Parts) -> Option<Cow<'_, str>> {
@@ -66,11 +99,11 @@ pub fn presented_key(parts: &Parts) -> Option<Cow<'_, str>> {
     }
 }
 
-fn presented(parts: &Parts) -> Option<Credential<'_>> {
-    if let Some(key) = parts.headers.get(&APIKEY) {
+fn presented<'a>(parts: &'a Parts, found: &AuthHeaders<'a>) -> Option<Credential<'a>> {
+    if let Some(key) = found.api_key {
         Some(Credential::ApiKey(header_text(key)))
-    } else if let Some(token) = presented_token(parts) {
-        Some(Credential::Token(token))
+    } else if let Some(token) = found.authorization {
+        Some(Credential::Token(token_text(token)))
     } else if let Some(key) = query_key(parts) {
         Some(Credential::ApiKey(Cow::Owned(key)))
     } else {
@@ -80,8 +113,8 @@ fn presented(parts: &Parts) -> Option<Credential<'_>> {
 
 /// The project a request runs in: the `ProjectUid` header (any letter case: Go clients send
 /// `Projectuid`, the TypeScript SDK `ProjectUID`) or `?ProjectUid=`; none is tenant scope.
-fn project_uid(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(&PROJECTUID) {
+fn project_uid(parts: &Parts, found: &AuthHeaders<'_>) -> Option<String> {
+    if let Some(value) = found.project_uid {
         // An empty header is what a client without a project sends: tenant scope.
         let value = header_text(value);
         return (!value.is_empty()).then(|| value.into_owned());
@@ -157,7 +190,8 @@ async fn authenticated_caller(
     // are large, and a future is built (and moved) whole even when it never waits, so that
     // every request paid for copying them. Now only a request that reaches the store does.
     let easel = &state.easel;
-    let caller = match presented(parts) {
+    let found = AuthHeaders::of(parts);
+    let caller = match presented(parts, &found) {
         Some(Credential::ApiKey(key)) if !key.is_empty() => match easel.api_key_from_cache(&key)? {
             CachedKey::Hit(caller) => caller,
             CachedKey::Miss(hash) => Box::pin(easel.api_key_from_store(hash)).await?,
@@ -170,7 +204,7 @@ async fn authenticated_caller(
         }
         _ => return Err(ApiError(Error::Unauthenticated(AuthFailure::Missing))),
     };
-    Ok(match project_uid(parts) {
+    Ok(match project_uid(parts, &found) {
         Some(project) => std::sync::Arc::new(
             Box::pin(easel.enter_project(Caller::clone(&caller), &project)).await?,
         ),

@@ -199,7 +199,7 @@ fn json_answer(write: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>
             let length = content_length(body.len());
             let mut response = Response::new(axum::body::Body::from(body));
             *response.headers_mut() = crate::context::JSON_ANSWER_HEADERS.clone();
-            response.headers_mut().insert(CONTENT_LENGTH, length);
+            crate::context::replace_stand_in(response.headers_mut(), &CONTENT_LENGTH, length);
             response
         }
         Err(e) => ApiError(easel_core::Error::internal(format_args!(
