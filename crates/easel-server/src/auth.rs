@@ -88,12 +88,12 @@ fn token_text(value: &HeaderValue) -> Cow<'_, str> {
 }
 
 pub fn presented_token(parts: &Parts) -> Option<Cow<'_, str>> {
-    parts.headers.get(AUTHORIZATION).map(token_text)
+    AuthHeaders::of(parts).authorization.map(token_text)
 }
 
 pub fn presented_key(parts: &Parts) -> Option<Cow<'_, str>> {
     // Header names are case-insensitive by construction of `HeaderMap`.
-    match parts.headers.get(&APIKEY) {
+    match AuthHeaders::of(parts).api_key {
         Some(value) => Some(header_text(value)),
         None => query_key(parts).map(Cow::Owned),
     }
