@@ -48,7 +48,7 @@ fn header_text(value: &HeaderValue) -> Cow<'_, str> {
 /// cheaper than hashing each name for a lookup of its own (three per request, for the key,
 /// the token and the project). Each holds the first value of its header, as a lookup would.
 #[derive(Default)]
-struct AuthHeaders<'a> {
+pub(crate) struct AuthHeaders<'a> {
     api_key: Option<&'a HeaderValue>,
     authorization: Option<&'a HeaderValue>,
     project_uid: Option<&'a HeaderValue>,
@@ -58,18 +58,81 @@ impl<'a> AuthHeaders<'a> {
     fn of(parts: &'a Parts) -> AuthHeaders<'a> {
         let mut found = AuthHeaders::default();
         for (name, value) in &parts.headers {
-            let slot = if name == AUTHORIZATION {
-                &mut found.authorization
-            } else if name == APIKEY {
-                &mut found.api_key
-            } else if name == PROJECTUID {
-                &mut found.project_uid
-            } else {
-                continue;
-            };
-            slot.get_or_insert(value);
+            found.see(name, value);
         }
         found
+    }
+
+    /// Keeps `value` if `name` is one of the headers authentication reads (and the first of
+    /// its name): for a walk over the headers made for other reasons too.
+    pub(crate) fn see(&mut self, name: &HeaderName, value: &'a HeaderValue) {
+        let slot = if name == AUTHORIZATION {
+            &mut self.authorization
+        } else if name == APIKEY {
+            &mut self.api_key
+        } else if name == PROJECTUID {
+            &mut self.project_uid
+        } else {
+            return;
+        };
+        slot.get_or_insert(value);
+    }
+}
+
+/// The verify-cache hash of the credential a request presents in its headers, worked out
+/// by the request context before the request is routed ([`EarlyHash::of`]), so that the
+/// cached caller loads into the processor's caches while the router runs
+/// ([`easel_core::cache::AuthCache::warm`]). [`Authenticated`] then uses it instead of
+/// hashing the credential again, which would cost about as much as the loading saves.
+#[derive(Clone, Copy)]
+pub(crate) struct EarlyHash {
+    /// Where the credential's text starts in the request's headers, and its length: the
+    /// hash stands for that very text of that very request, and is used for nothing else.
+    text_at: usize,
+    text_len: usize,
+    /// A token's hash, or a key's once its checksum is checked; `None` for a malformed key.
+    hash: Option<[u8; 32]>,
+}
+
+impl EarlyHash {
+    /// The hash of the credential authentication will pick from `found`, if it is in a
+    /// header (a key in the query string or a console cookie is left to [`Authenticated`]).
+    pub(crate) fn of(found: &AuthHeaders<'_>) -> Option<EarlyHash> {
+        let (text, hash) = if let Some(key) = found.api_key {
+            let Cow::Borrowed(key) = header_text(key) else {
+                return None;
+            };
+            (key, easel_core::Easel::api_key_hash(key).ok().map(|h| h.0))
+        } else {
+            let Cow::Borrowed(token) = token_text(found.authorization?) else {
+                return None;
+            };
+            (token, Some(easel_core::token::token_hash(token)))
+        };
+        Some(EarlyHash {
+            text_at: text.as_ptr() as usize,
+            text_len: text.len(),
+            hash,
+        })
+    }
+
+    /// The hash; `None` for a malformed key.
+    pub(crate) fn hash(&self) -> Option<&[u8; 32]> {
+        self.hash.as_ref()
+    }
+
+    /// Whether this is the hash of `text`: the same bytes of the same request's headers.
+    pub(crate) fn is_for(&self, text: &str) -> bool {
+        self.text_at == text.as_ptr() as usize && self.text_len == text.len()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn of_text(text: &str, hash: [u8; 32]) -> EarlyHash {
+        EarlyHash {
+            text_at: text.as_ptr() as usize,
+            text_len: text.len(),
+            hash: Some(hash),
+        }
     }
 }
 
@@ -166,6 +229,11 @@ impl FromRequestParts<AppState> for Authenticated {
 
 /// The answer to a request made with an API key past its own rate limit, when one is set.
 fn key_limit_refusal(state: &AppState, caller: &Caller) -> Option<Response> {
+    // Asked first, so that without per-key limits (the default) the caller's key is not
+    // read: on a cached caller whose lines are still loading, that read waits for memory.
+    if !state.limiter.limits_keys() {
+        return None;
+    }
     let verdict = state.limiter.check_key(caller.key_uid.as_ref()?.as_str())?;
     if verdict.allowed {
         return None;
@@ -191,13 +259,29 @@ async fn authenticated_caller(
     // every request paid for copying them. Now only a request that reaches the store does.
     let easel = &state.easel;
     let found = AuthHeaders::of(parts);
+    let early = crate::context::polled_early_hash();
     let caller = match presented(parts, &found) {
-        Some(Credential::ApiKey(key)) if !key.is_empty() => match easel.api_key_from_cache(&key)? {
-            CachedKey::Hit(caller) => caller,
-            CachedKey::Miss(hash) => Box::pin(easel.api_key_from_store(hash)).await?,
-        },
+        Some(Credential::ApiKey(key)) if !key.is_empty() => {
+            let hash = match early.filter(|early| early.is_for(&key)) {
+                Some(early) => early
+                    .hash
+                    .map(easel_core::apikey::KeyHash)
+                    .ok_or(Error::Unauthenticated(AuthFailure::Malformed))?,
+                None => easel_core::Easel::api_key_hash(&key)?,
+            };
+            match easel.hashed_api_key_from_cache(hash) {
+                CachedKey::Hit(caller) => caller,
+                CachedKey::Miss(hash) => Box::pin(easel.api_key_from_store(hash)).await?,
+            }
+        }
         Some(Credential::Token(token)) if !token.is_empty() => {
-            match easel.token_from_cache(&token) {
+            let cached = match early.filter(|early| early.is_for(&token)) {
+                Some(EarlyHash {
+                    hash: Some(hash), ..
+                }) => easel.hashed_token_from_cache(&hash),
+                _ => easel.token_from_cache(&token),
+            };
+            match cached {
                 Some(caller) => caller,
                 None => Box::pin(easel.token_from_store(&token)).await?,
             }
@@ -210,4 +294,69 @@ async fn authenticated_caller(
         ),
         None => caller,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderMap;
+
+    fn early_hash(headers: &HeaderMap) -> Option<EarlyHash> {
+        let mut found = AuthHeaders::default();
+        for (name, value) in headers {
+            found.see(name, value);
+        }
+        EarlyHash::of(&found)
+    }
+
+    fn text_of<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+        headers[name].to_str().unwrap()
+    }
+
+    /// The hash worked out before routing is that of the credential the extractor picks (a
+    /// key header before a token, a token after `Bearer `), and it is taken for that very
+    /// text only: an equal text elsewhere (another request's) is hashed anew.
+    #[test]
+    fn the_early_hash_is_of_the_credential_authentication_picks_and_only_for_it() {
+        let key = easel_core::apikey::KeyFormat::new("easel")
+            .unwrap()
+            .generate(&easel_core::OsRandom);
+        let mut token_only = HeaderMap::new();
+        token_only.insert("authorization", "Bearer some.token".parse().unwrap());
+        let token = &text_of(&token_only, "authorization")["Bearer ".len()..];
+        let early = early_hash(&token_only).unwrap();
+        assert_eq!(
+            early.hash(),
+            Some(&easel_core::token::token_hash("some.token"))
+        );
+        assert!(early.is_for(token));
+        let elsewhere = String::from(token);
+        assert!(!early.is_for(&elsewhere), "an equal text elsewhere");
+
+        let mut headers = token_only.clone();
+        headers.insert("apikey", key.value.parse().unwrap());
+        let early = early_hash(&headers).unwrap();
+        assert_eq!(
+            early.hash(),
+            Some(&key.hash.0),
+            "the key header comes first"
+        );
+        assert!(early.is_for(text_of(&headers, "apikey")));
+        assert!(!early.is_for(&text_of(&headers, "authorization")["Bearer ".len()..]));
+
+        let mut broken = key.value.clone();
+        broken.pop();
+        broken.push(if key.value.ends_with('A') { 'B' } else { 'A' });
+        headers.insert("apikey", broken.parse().unwrap());
+        let early = early_hash(&headers).unwrap();
+        assert_eq!(early.hash(), None, "a bad checksum is malformed");
+        assert!(early.is_for(text_of(&headers, "apikey")));
+
+        headers.insert("apikey", HeaderValue::from_bytes(b"easel_\xff").unwrap());
+        assert!(
+            early_hash(&headers).is_none(),
+            "not text: left to the extractor"
+        );
+        assert!(early_hash(&HeaderMap::new()).is_none());
+    }
 }

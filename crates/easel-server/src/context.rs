@@ -24,6 +24,7 @@ use tower::Service;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
+use crate::auth::{AuthHeaders, EarlyHash};
 use crate::error::{body, PendingError};
 use crate::ratelimit::{RateLimiter, Verdict};
 
@@ -66,6 +67,14 @@ thread_local! {
     /// so that a refusal (403) can be recorded in that caller's audit log when the answer
     /// leaves. [`ContextFuture`] takes it back into the request's own state after each poll.
     static POLLED_CALLER: Cell<Option<Arc<easel_core::Caller>>> = const { Cell::new(None) };
+    /// The hash of the credential in the headers of the request this thread is polling,
+    /// worked out before routing ([`crate::auth::EarlyHash`]).
+    static POLLED_EARLY_HASH: Cell<Option<EarlyHash>> = const { Cell::new(None) };
+}
+
+/// For the `Authenticated` extractor: the request's credential hashed before routing.
+pub(crate) fn polled_early_hash() -> Option<EarlyHash> {
+    POLLED_EARLY_HASH.with(Cell::get)
 }
 
 /// Called by the `Authenticated` extractor: the request being served is this caller's.
@@ -74,7 +83,8 @@ pub fn remember_caller(caller: &Arc<easel_core::Caller>) {
 }
 
 /// While a request is polled, what it knows besides the request itself is in this thread's
-/// [`POLLED_PEER`] and [`POLLED_CALLER`]: put there before the poll and taken back after it
+/// [`POLLED_PEER`], [`POLLED_EARLY_HASH`] and [`POLLED_CALLER`]: put there before the poll and
+/// taken back after it
 /// (on drop, so a panic in a handler leaves nothing behind for the next request polled on the
 /// thread). Two plain thread-local cells: a tokio task-local, which this replaces, swapped a
 /// `RefCell` in and out around every poll and again to drop the request's future (130 more
@@ -82,16 +92,23 @@ pub fn remember_caller(caller: &Arc<easel_core::Caller>) {
 struct PollScope<'a> {
     caller: &'a mut Option<Arc<easel_core::Caller>>,
     outer_peer: Option<IpAddr>,
+    outer_early_hash: Option<EarlyHash>,
     outer_caller: Option<Arc<easel_core::Caller>>,
 }
 
 impl<'a> PollScope<'a> {
-    fn enter(peer: Option<IpAddr>, caller: &'a mut Option<Arc<easel_core::Caller>>) -> Self {
+    fn enter(
+        peer: Option<IpAddr>,
+        early_hash: Option<EarlyHash>,
+        caller: &'a mut Option<Arc<easel_core::Caller>>,
+    ) -> Self {
         let outer_peer = POLLED_PEER.with(|slot| slot.replace(peer));
+        let outer_early_hash = POLLED_EARLY_HASH.with(|slot| slot.replace(early_hash));
         let outer_caller = POLLED_CALLER.with(|slot| slot.replace(caller.take()));
         PollScope {
             caller,
             outer_peer,
+            outer_early_hash,
             outer_caller,
         }
     }
@@ -100,6 +117,7 @@ impl<'a> PollScope<'a> {
 impl Drop for PollScope<'_> {
     fn drop(&mut self) {
         POLLED_PEER.with(|slot| slot.set(self.outer_peer));
+        POLLED_EARLY_HASH.with(|slot| slot.set(self.outer_early_hash));
         *self.caller = POLLED_CALLER.with(|slot| slot.replace(self.outer_caller.take()));
     }
 }
@@ -231,6 +249,7 @@ impl<S: Clone> RequestContext<S> {
 
 /// What the request context reads of a request's headers, in one walk over them: cheaper
 /// than a lookup per header, each hashing its name, on top of the walk that sums their sizes.
+/// The same walk finds the headers authentication reads (`auth`), for [`EarlyHash`].
 struct SeenHeaders {
     /// Names and values of all headers together.
     bytes: usize,
@@ -240,7 +259,11 @@ struct SeenHeaders {
 }
 
 impl SeenHeaders {
-    fn of(headers: &axum::http::HeaderMap, max_body_bytes: usize) -> SeenHeaders {
+    fn of<'a>(
+        headers: &'a axum::http::HeaderMap,
+        max_body_bytes: usize,
+        auth: &mut AuthHeaders<'a>,
+    ) -> SeenHeaders {
         let mut bytes = 0;
         let (mut length, mut given_id) = (None, None);
         for (name, value) in headers {
@@ -249,6 +272,8 @@ impl SeenHeaders {
                 length.get_or_insert(value);
             } else if name == REQUEST_ID {
                 given_id.get_or_insert(value);
+            } else {
+                auth.see(name, value);
             }
         }
         let body_too_large = length
@@ -307,7 +332,15 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        let seen = SeenHeaders::of(request.headers(), self.guard.max_body_bytes);
+        let (seen, early_hash) = {
+            let mut auth = AuthHeaders::default();
+            let seen = SeenHeaders::of(request.headers(), self.guard.max_body_bytes, &mut auth);
+            let early_hash = EarlyHash::of(&auth);
+            if let Some(hash) = early_hash.as_ref().and_then(EarlyHash::hash) {
+                self.guard.easel.warm_cached_caller(hash);
+            }
+            (seen, early_hash)
+        };
         let id = seen.id;
         let span = tracing::info_span!(
             "request",
@@ -355,6 +388,7 @@ where
         ContextFuture {
             inner: inner.instrument(span),
             peer: self.peer,
+            early_hash,
             caller: None,
             deadline: None,
             id,
@@ -454,8 +488,10 @@ pin_project_lite::pin_project! {
     pub struct ContextFuture<F> {
         #[pin]
         inner: Instrumented<Inner<F>>,
-        // The connection's peer, and the caller once authenticated (see [`PollScope`]).
+        // The connection's peer, the hash of the credential in its headers, and the caller
+        // once authenticated (see [`PollScope`]).
         peer: Option<IpAddr>,
+        early_hash: Option<EarlyHash>,
         caller: Option<Arc<easel_core::Caller>>,
         // Armed when the request first waits. Most requests (a cached caller and no body)
         // are answered on their first poll and never register a timer; the few microseconds
@@ -512,7 +548,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let polled = {
-            let _scope = PollScope::enter(*this.peer, this.caller);
+            let _scope = PollScope::enter(*this.peer, *this.early_hash, this.caller);
             this.inner.as_mut().poll(cx)
         };
         let mut response = match polled {
@@ -791,28 +827,35 @@ mod tests {
 
     /// The caller authenticated while a request is polled goes back to that request (a 403
     /// is recorded against it), and nothing is left on the thread for the next request
-    /// polled there: not after a poll, not after a poll that panicked.
+    /// polled there: not after a poll, not after a poll that panicked. Nor is the hash of
+    /// the request's credential: another request's extractor must never find it.
     #[test]
     fn a_remembered_caller_stays_with_its_request_and_leaves_the_thread() {
         let caller = caller();
         let peer = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        let key = String::from("easel_presented");
+        let early = Some(EarlyHash::of_text(&key, [7; 32]));
         let polled_peer = || POLLED_PEER.with(Cell::get);
+        let polled_key = || polled_early_hash().is_some_and(|early| early.is_for(&key));
         let left_on_thread = || POLLED_CALLER.with(|slot| slot.take());
 
         let mut first = None;
         {
-            let _scope = PollScope::enter(peer, &mut first);
+            let _scope = PollScope::enter(peer, early, &mut first);
             assert_eq!(polled_peer(), peer);
+            assert!(polled_key());
             remember_caller(&caller);
         }
         assert!(first.as_ref().is_some_and(|c| Arc::ptr_eq(c, &caller)));
         assert_eq!(polled_peer(), None);
+        assert!(polled_early_hash().is_none());
         assert!(left_on_thread().is_none());
 
         let mut next = None;
         {
-            let _scope = PollScope::enter(None, &mut next);
+            let _scope = PollScope::enter(None, None, &mut next);
             assert_eq!(polled_peer(), None);
+            assert!(polled_early_hash().is_none());
         }
         assert!(
             next.is_none(),
@@ -821,7 +864,7 @@ mod tests {
 
         // The first request's caller goes back in for its next poll and out after it.
         {
-            let _scope = PollScope::enter(peer, &mut first);
+            let _scope = PollScope::enter(peer, early, &mut first);
             assert!(POLLED_CALLER.with(|slot| {
                 let held = slot.take();
                 let same = held.as_ref().is_some_and(|c| Arc::ptr_eq(c, &caller));
@@ -833,12 +876,13 @@ mod tests {
 
         let mut panicking = None;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _scope = PollScope::enter(peer, &mut panicking);
+            let _scope = PollScope::enter(peer, early, &mut panicking);
             remember_caller(&caller);
             panic!("a handler panicked");
         }));
         assert!(outcome.is_err());
         assert_eq!(polled_peer(), None);
+        assert!(polled_early_hash().is_none());
         assert!(left_on_thread().is_none());
     }
 

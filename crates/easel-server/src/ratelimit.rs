@@ -287,6 +287,11 @@ impl RateLimiter {
         Some(self.take(hasher.finish(), "ip", limit))
     }
 
+    /// Whether API keys have limits of their own ([`RateLimiter::check_key`] can refuse).
+    pub fn limits_keys(&self) -> bool {
+        self.per_key.is_some() && self.is_active()
+    }
+
     /// Counts one request made with the API key `key_uid`; `None` when there is no per-key
     /// limit or limits are off.
     pub fn check_key(&self, key_uid: &str) -> Option<Verdict> {

@@ -646,12 +646,27 @@ impl Easel {
     /// [`Easel::api_key_from_store`] to ask the store with. The server tries this first, so
     /// that a cached caller never builds the store path's future.
     pub fn api_key_from_cache(&self, presented: &str) -> Result<CachedKey> {
-        let hash = KeyFormat::parse(presented)
-            .map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))?;
-        Ok(match self.cache.get(&hash.0, self.clock.now_millis()) {
+        Ok(self.hashed_api_key_from_cache(Self::api_key_hash(presented)?))
+    }
+
+    /// The hash a presented API key is known by, once its format and checksum are checked:
+    /// refused as malformed otherwise.
+    pub fn api_key_hash(presented: &str) -> Result<KeyHash> {
+        KeyFormat::parse(presented).map_err(|_| Error::Unauthenticated(AuthFailure::Malformed))
+    }
+
+    /// [`Easel::api_key_from_cache`] for a key hashed already ([`Easel::api_key_hash`]).
+    pub fn hashed_api_key_from_cache(&self, hash: KeyHash) -> CachedKey {
+        match self.cache.get(&hash.0, self.clock.now_millis()) {
             Some(caller) => CachedKey::Hit(caller),
             None => CachedKey::Miss(hash),
-        })
+        }
+    }
+
+    /// Starts loading the cached caller of a credential's hash (a key's or a token's) into
+    /// the processor's caches, for a lookup a little later ([`AuthCache::warm`]).
+    pub fn warm_cached_caller(&self, hash: &[u8; 32]) {
+        self.cache.warm(hash);
     }
 
     /// Writes the counted key uses to the store and adds them to the keys

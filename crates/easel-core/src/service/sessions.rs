@@ -299,8 +299,12 @@ impl Easel {
     /// The caller of a token the verify cache holds, without awaiting anything; `None`:
     /// [`Easel::authenticate_token`] verifies it and asks the store.
     pub fn token_from_cache(&self, presented: &str) -> Option<Arc<Caller>> {
-        self.cache
-            .get(&token::token_hash(presented), self.clock.now_millis())
+        self.hashed_token_from_cache(&token::token_hash(presented))
+    }
+
+    /// [`Easel::token_from_cache`] for a token hashed already ([`token::token_hash`]).
+    pub fn hashed_token_from_cache(&self, hash: &[u8; 32]) -> Option<Arc<Caller>> {
+        self.cache.get(hash, self.clock.now_millis())
     }
 
     pub async fn authenticate_token(&self, presented: &str) -> Result<Arc<Caller>> {
