@@ -366,8 +366,6 @@ impl AuthCache {
         &self.shards[hash[31] as usize % SHARDS]
     }
 
-    /// The cached caller for this hash, counting a use of its key. `now_ms` is
-    /// [`crate::Clock::now_millis`]: this runs on every authenticated request.
     /// Asks the processor to start loading the caller cached under this hash, if there is
     /// one, and returns at once: nothing is counted, checked or changed. Called before a
     /// request is routed, so that the [`AuthCache::get`] that follows routing finds the
@@ -394,6 +392,8 @@ impl AuthCache {
         }
     }
 
+    /// The cached caller for this hash, counting a use of its key. `now_ms` is
+    /// [`crate::Clock::now_millis`]: this runs on every authenticated request.
     pub fn get(&self, hash: &[u8; 32], now_ms: i64) -> Option<Arc<Caller>> {
         let mut shard = self.shard(hash).lock();
         let found = shard

@@ -83,12 +83,12 @@ pub fn remember_caller(caller: &Arc<easel_core::Caller>) {
 }
 
 /// While a request is polled, what it knows besides the request itself is in this thread's
-/// [`POLLED_PEER`], [`POLLED_EARLY_HASH`] and [`POLLED_CALLER`]: put there before the poll and
-/// taken back after it
-/// (on drop, so a panic in a handler leaves nothing behind for the next request polled on the
-/// thread). Two plain thread-local cells: a tokio task-local, which this replaces, swapped a
-/// `RefCell` in and out around every poll and again to drop the request's future (130 more
-/// instructions a request than this, under row 2 of the benchmark).
+/// [`POLLED_PEER`], [`POLLED_EARLY_HASH`] and [`POLLED_CALLER`]: put there before the poll
+/// and taken back after it (on drop, so a panic in a handler leaves nothing behind for the
+/// next request polled on the thread). Plain thread-local cells: a tokio task-local, which
+/// they replace, swapped a `RefCell` in and out around every poll and again to drop the
+/// request's future (130 more instructions a request than this, under row 2 of the
+/// benchmark).
 struct PollScope<'a> {
     caller: &'a mut Option<Arc<easel_core::Caller>>,
     outer_peer: Option<IpAddr>,
