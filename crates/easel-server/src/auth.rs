@@ -110,11 +110,16 @@ impl EarlyHash {
             };
             (token, Some(easel_core::token::token_hash(token)))
         };
-        Some(EarlyHash {
+        Some(EarlyHash::for_text(text, hash))
+    }
+
+    /// `hash` as the hash of `text`, which must be borrowed from the request's headers.
+    pub(crate) fn for_text(text: &str, hash: Option<[u8; 32]>) -> EarlyHash {
+        EarlyHash {
             text_at: text.as_ptr() as usize,
             text_len: text.len(),
             hash,
-        })
+        }
     }
 
     /// The hash; `None` for a malformed key.
@@ -125,15 +130,6 @@ impl EarlyHash {
     /// Whether this is the hash of `text`: the same bytes of the same request's headers.
     pub(crate) fn is_for(&self, text: &str) -> bool {
         self.text_at == text.as_ptr() as usize && self.text_len == text.len()
-    }
-
-    #[cfg(test)]
-    pub(crate) fn of_text(text: &str, hash: [u8; 32]) -> EarlyHash {
-        EarlyHash {
-            text_at: text.as_ptr() as usize,
-            text_len: text.len(),
-            hash: Some(hash),
-        }
     }
 }
 

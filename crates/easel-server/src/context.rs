@@ -834,7 +834,7 @@ mod tests {
         let caller = caller();
         let peer = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
         let key = String::from("easel_presented");
-        let early = Some(EarlyHash::of_text(&key, [7; 32]));
+        let early = Some(EarlyHash::for_text(&key, Some([7; 32])));
         let polled_peer = || POLLED_PEER.with(Cell::get);
         let polled_key = || polled_early_hash().is_some_and(|early| early.is_for(&key));
         let left_on_thread = || POLLED_CALLER.with(|slot| slot.take());
