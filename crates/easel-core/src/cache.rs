@@ -1,8 +1,11 @@
-//! The verify cache: callers already authenticated, keyed by the SHA-256 of the key or token
-//! they presented, so that an authenticated request costs a checksum, a hash and a map lookup
-//! instead of a store round trip (and, for tokens, an Ed25519 verification).
+//! The verify cache: callers already authenticated, keyed by the SHA-256 of the key or of the
+//! token's signature they presented, so that an authenticated request costs a checksum, a hash
+//! and a map lookup instead of a store round trip (and, for tokens, an Ed25519 verification).
+//! A token's entry also keeps the token's signed part (its header and claims), which a hit
+//! must match byte for byte: the cache answers only the very token it verified.
 //!
-//! - It holds no secret: keys are hashes, values are what the store would return anyway.
+//! - It holds no secret: keys are hashes, a token's signed part is readable by anyone who
+//!   holds the token, and values are what the store would return anyway.
 //! - It only ever holds successes: unknown or refused credentials are never cached.
 //! - It is bounded (`capacity` entries across 16 shards; a full shard drops its oldest).
 //! - An entry is used only while its key or token is unexpired, and for at most `recheck`
@@ -224,13 +227,23 @@ pub struct CacheStats {
     pub refreshes: u64,
 }
 
+/// A cached caller, with what a lookup must present besides the hash to find it.
+struct Entry {
+    caller: Arc<Caller>,
+    /// The part of the credential that its hash does not cover, which a lookup must match
+    /// byte for byte: empty for an API key (its hash covers all of it), a token's header and
+    /// claims for a token (its hash covers only its signature: [`crate::token::cache_key`]).
+    /// A token's is never empty, so a key never finds a token's entry, nor a token a key's.
+    signed: Box<[u8]>,
+}
+
 /// One shard: its entries, and the hits and misses counted under its lock (a counter shared
 /// by every request would be written by both cores on every request, and its cache line
 /// would travel between them each time).
 #[derive(Default)]
 struct Shard {
-    /// Callers by [`map_key`]; the whole hash is in their [`CacheSlot`].
-    entries: HashMap<u64, Arc<Caller>, DigestHash>,
+    /// Entries by [`map_key`]; the whole hash is in their caller's [`CacheSlot`].
+    entries: HashMap<u64, Entry, DigestHash>,
     hits: u64,
     misses: u64,
 }
@@ -341,7 +354,7 @@ impl AuthCache {
         );
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            for caller in shard.entries.values() {
+            for Entry { caller, .. } in shard.entries.values() {
                 if let Some(key) = &caller.key_uid {
                     if let Some((count, last_ms)) = caller.cache.take() {
                         out.push((key.clone(), count, crate::model::from_millis(last_ms)));
@@ -367,9 +380,10 @@ impl AuthCache {
     }
 
     /// Asks the processor to start loading the caller cached under this hash, if there is
-    /// one, and returns at once: nothing is counted, checked or changed. Called before a
-    /// request is routed, so that the [`AuthCache::get`] that follows routing finds the
-    /// caller in the processor's caches instead of waiting for memory.
+    /// one, and the signed part a token's lookup compares, and returns at once: nothing is
+    /// counted, checked or changed. Called before a request is routed, so that the
+    /// [`AuthCache::get`] that follows routing finds them in the processor's caches instead
+    /// of waiting for memory.
     ///
     /// Why: with ten thousand keys in use, the caller of a random key is rarely in those
     /// caches, and reading it was the largest single cost of an authenticated request in
@@ -378,7 +392,7 @@ impl AuthCache {
     /// while the router runs.
     pub fn warm(&self, hash: &[u8; 32]) {
         let shard = self.shard(hash).lock();
-        if let Some(caller) = shard.entries.get(&map_key(hash)) {
+        if let Some(Entry { caller, signed }) = shard.entries.get(&map_key(hash)) {
             // The caller's lines, each field's first (a field that ends on the next line
             // ends where the next field starts): what `get` reads (the slot, with the
             // reference count beside it) and what the request reads after it.
@@ -389,23 +403,35 @@ impl AuthCache {
             prefetch(&caller.key_uid);
             prefetch(&caller.session_uid);
             prefetch(&caller.permissions);
+            // Every line of a token's signed part (about 380 bytes): one byte every 64, and
+            // the last, which may start a line of its own.
+            for byte in signed.iter().step_by(64).chain(signed.last()) {
+                prefetch(byte);
+            }
         }
     }
 
-    /// The cached caller for this hash, counting a use of its key. `now_ms` is
+    /// The cached caller of the API key of this hash, counting a use of the key. `now_ms` is
     /// [`crate::Clock::now_millis`]: this runs on every authenticated request.
     pub fn get(&self, hash: &[u8; 32], now_ms: i64) -> Option<Arc<Caller>> {
+        self.get_signed(hash, &[], now_ms)
+    }
+
+    /// The cached caller of the token whose signature has this hash and whose signed part is
+    /// `signed` ([`crate::token::cache_key`]), counting a use of its key, if any.
+    pub fn get_signed(&self, hash: &[u8; 32], signed: &[u8], now_ms: i64) -> Option<Arc<Caller>> {
         let mut shard = self.shard(hash).lock();
         let found = shard
             .entries
             .get(&map_key(hash))
-            .filter(|caller| {
-                let slot = &caller.cache;
+            .filter(|entry| {
+                let slot = &entry.caller.cache;
                 slot.hash == *hash
                     && now_ms < slot.valid_until_ms
                     && now_ms < slot.recheck_at_ms.load(Ordering::Relaxed)
+                    && *entry.signed == *signed
             })
-            .map(|caller| {
+            .map(|Entry { caller, .. }| {
                 caller.cache.record(now_ms);
                 caller.clone()
             });
@@ -417,13 +443,27 @@ impl AuthCache {
         found
     }
 
-    /// Caches a caller read from the store when the cache was at `generation`, counting this
-    /// use of its key (the counts of an entry it replaces carry over), and returns it as
-    /// shared. If a change was applied since `generation`, the caller is returned but not
-    /// cached: the change may have landed after the read.
+    /// Caches the caller of an API key read from the store when the cache was at
+    /// `generation`, counting this use of its key (the counts of an entry it replaces carry
+    /// over), and returns it as shared. If a change was applied since `generation`, the
+    /// caller is returned but not cached: the change may have landed after the read.
     pub fn insert(
         &self,
         hash: [u8; 32],
+        caller: Caller,
+        valid_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        generation: u64,
+    ) -> Arc<Caller> {
+        self.insert_signed(hash, &[], caller, valid_until, now, generation)
+    }
+
+    /// [`AuthCache::insert`] for a verified token: `hash` is its signature's, `signed` the
+    /// rest ([`crate::token::cache_key`]).
+    pub fn insert_signed(
+        &self,
+        hash: [u8; 32],
+        signed: &[u8],
         caller: Caller,
         valid_until: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -434,7 +474,8 @@ impl AuthCache {
             now,
             generation,
         };
-        self.put(hash, caller, loaded, Load::Request).0
+        self.put(hash, Some(signed), caller, loaded, Load::Request)
+            .0
     }
 
     /// Replaces a held caller with one read again from the store (in the background, before
@@ -455,7 +496,7 @@ impl AuthCache {
             now,
             generation,
         };
-        let refreshed = self.put(hash, caller, loaded, Load::Refresh).1;
+        let refreshed = self.put(hash, None, caller, loaded, Load::Refresh).1;
         if refreshed {
             self.refreshes.fetch_add(1, Ordering::Relaxed);
         }
@@ -470,10 +511,10 @@ impl AuthCache {
         if shard
             .entries
             .get(&key)
-            .is_some_and(|c| c.cache.hash == *hash)
+            .is_some_and(|entry| entry.caller.cache.hash == *hash)
         {
             if let Some(removed) = shard.entries.remove(&key) {
-                self.orphan(&removed);
+                self.orphan(&removed.caller);
             }
         }
     }
@@ -491,7 +532,7 @@ impl AuthCache {
         let mut in_use = 0usize;
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            for caller in shard.entries.values() {
+            for Entry { caller, .. } in shard.entries.values() {
                 let slot = &caller.cache;
                 if caller.key_uid.is_some()
                     && caller.session_uid.is_none()
@@ -526,7 +567,7 @@ impl AuthCache {
             if shard
                 .entries
                 .get(&map_key(hash))
-                .is_some_and(|held| Arc::ptr_eq(held, caller))
+                .is_some_and(|held| Arc::ptr_eq(&held.caller, caller))
             {
                 caller
                     .cache
@@ -540,10 +581,13 @@ impl AuthCache {
     }
 
     /// Caches a caller unless the generation moved since it was read (or, for a refresh, its
-    /// entry is no longer held), and returns it shared with whether it was cached.
+    /// entry is no longer held), and returns it shared with whether it was cached. `signed`
+    /// is the entry's [`Entry::signed`]; `None` keeps that of the entry it replaces (for a
+    /// refresh, which reads again what is held).
     fn put(
         &self,
         hash: [u8; 32],
+        signed: Option<&[u8]>,
         mut caller: Caller,
         loaded: Loaded,
         load: Load,
@@ -558,7 +602,7 @@ impl AuthCache {
             guard
                 .entries
                 .get(&key)
-                .is_some_and(|c| c.cache.hash == hash)
+                .is_some_and(|entry| entry.caller.cache.hash == hash)
         };
         if self.generation.load(Ordering::SeqCst) != loaded.generation
             || (load == Load::Refresh && !held())
@@ -569,22 +613,28 @@ impl AuthCache {
         if entries.len() >= self.per_shard && !entries.contains_key(&key) {
             if let Some(oldest) = entries
                 .iter()
-                .min_by_key(|(_, c)| c.cache.recheck_at_ms.load(Ordering::Relaxed))
+                .min_by_key(|(_, entry)| entry.caller.cache.recheck_at_ms.load(Ordering::Relaxed))
                 .map(|(k, _)| *k)
             {
                 if let Some(evicted) = entries.remove(&oldest) {
-                    self.orphan(&evicted);
+                    self.orphan(&evicted.caller);
                 }
             }
         }
         let (mut uses, mut last_ms) = (0, i64::MIN);
-        match entries.get(&key) {
-            Some(held) if held.cache.hash == hash => {
-                (uses, last_ms) = held.cache.take().unwrap_or((0, i64::MIN));
+        let mut held_signed = None;
+        match entries.remove(&key) {
+            Some(held) if held.caller.cache.hash == hash => {
+                (uses, last_ms) = held.caller.cache.take().unwrap_or((0, i64::MIN));
+                held_signed = Some(held.signed);
             }
-            Some(other) => self.orphan(other),
+            Some(other) => self.orphan(&other.caller),
             None => {}
         }
+        let signed = match signed {
+            Some(signed) => signed.into(),
+            None => held_signed.unwrap_or_default(),
+        };
         // A request's load counts its use; a background refresh does not.
         let (uses, last_ms) = match load {
             Load::Request => (uses + 1, last_ms.max(now_ms)),
@@ -600,7 +650,13 @@ impl AuthCache {
             last_used_ms: AtomicI64::new(last_ms),
         };
         let caller = Arc::new(caller);
-        entries.insert(key, caller.clone());
+        entries.insert(
+            key,
+            Entry {
+                caller: caller.clone(),
+                signed,
+            },
+        );
         (caller, true)
     }
 
@@ -633,7 +689,7 @@ impl AuthCache {
         self.invalidations.fetch_add(1, Ordering::Relaxed);
         self.generation.fetch_add(1, Ordering::SeqCst);
         for shard in self.shards.iter() {
-            shard.lock().entries.retain(|_, caller| {
+            shard.lock().entries.retain(|_, Entry { caller, .. }| {
                 let keep = !concerns(caller, change);
                 if !keep {
                     self.orphan(caller);
@@ -1334,6 +1390,32 @@ mod tests {
         assert!(cache.get(&other_half, ms(1)).is_none());
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses), (1, 2));
+    }
+
+    #[test]
+    fn a_token_entry_answers_only_its_own_signed_part_and_never_a_key() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let mut token = caller(1, 2, 3);
+        token.session_uid = Some(uid(40));
+        cache.insert_signed([4; 32], b"head.claims", token, t(100), t(0), 0);
+        cache.warm(&[4; 32]);
+        assert!(cache.get_signed(&[4; 32], b"head.claims", ms(1)).is_some());
+        for other in [&b"head.claimz"[..], b"head.claims.", b"head.claim", b""] {
+            assert!(
+                cache.get_signed(&[4; 32], other, ms(1)).is_none(),
+                "{other:?}"
+            );
+        }
+        assert!(cache.get(&[4; 32], ms(1)).is_none(), "a key's lookup");
+        // A key's entry has no signed part: a token's lookup with one never finds it.
+        cache.insert([5; 32], caller(5, 2, 3), t(100), t(0), 0);
+        assert!(cache.get_signed(&[5; 32], b"head.claims", ms(1)).is_none());
+        assert!(cache.get(&[5; 32], ms(1)).is_some());
+        // A refresh keeps what the held entry is found by.
+        assert!(cache.refresh([4; 32], caller(1, 2, 3), t(100), t(2), 0));
+        assert!(cache.get_signed(&[4; 32], b"head.claims", ms(3)).is_some());
+        let stats = cache.stats();
+        assert_eq!((stats.hits, stats.misses), (3, 6));
     }
 
     #[test]

@@ -77,6 +77,40 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// What the verify cache knows a presented token by ([`cache_key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCacheKey<'a> {
+    /// SHA-256 of the token's signature segment.
+    pub hash: [u8; 32],
+    /// The token before its signature (header and claims), which a cached token must match
+    /// byte for byte ([`crate::cache::AuthCache::get_signed`]).
+    pub signed: &'a str,
+}
+
+/// The token's signed part and its signature segment, split at the last dot; `None` when it
+/// has no dot or nothing before it, which no token Easel issues lacks.
+pub fn split_signature(token: &str) -> Option<(&str, &str)> {
+    token
+        .rsplit_once('.')
+        .filter(|(signed, _)| !signed.is_empty())
+}
+
+/// The verify cache's key for a presented token; `None` if it cannot be one (see
+/// [`split_signature`]).
+///
+/// Why the signature's hash and not the whole token's: a token is about 460 bytes, eight
+/// blocks of SHA-256, and hashing it was most of what a request with a token cost beyond one
+/// with a key (docs/performance.md, round 17). The signature is 86 characters (two blocks)
+/// and the only part of a token that cannot be read off it; the rest is compared instead,
+/// byte for byte, so a hit still needs the very token that was verified.
+pub fn cache_key(token: &str) -> Option<TokenCacheKey<'_>> {
+    let (signed, signature) = split_signature(token)?;
+    Some(TokenCacheKey {
+        hash: Sha256::digest(signature.as_bytes()).into(),
+        signed,
+    })
+}
+
 /// A signing key ready to sign: deriving an Ed25519 key from its seed costs as much as a
 /// signature, so it is done once per key, not once per token.
 pub struct TokenSigner {
@@ -216,6 +250,26 @@ mod tests {
 
     fn b64(v: &serde_json::Value) -> String {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    }
+
+    #[test]
+    fn a_token_is_cached_by_its_signatures_hash_beside_its_signed_part() {
+        let token = sign_with(&TokenSigner::new(&key(1)).unwrap(), &claims()).unwrap();
+        let (signed, signature) = token.rsplit_once('.').unwrap();
+        let key = cache_key(&token).unwrap();
+        assert_eq!(key.signed, signed);
+        assert_eq!(key.signed, parse(&token).unwrap().signing_input);
+        assert_eq!(key.hash, <[u8; 32]>::from(Sha256::digest(signature)));
+        // Another token with the same signature differs in its signed part, not its hash.
+        let other = format!("x{token}");
+        assert_eq!(cache_key(&other).unwrap().hash, key.hash);
+        assert_ne!(cache_key(&other).unwrap().signed, key.signed);
+        // Nothing before the signature: not a token (an API key in the wrong header, say),
+        // so never a lookup with the empty signed part of a key's entry.
+        for not_a_token in ["easel_key", ".signature", ""] {
+            assert_eq!(cache_key(not_a_token), None, "{not_a_token:?}");
+        }
+        assert_eq!(split_signature("a.b.c"), Some(("a.b", "c")));
     }
 
     #[test]

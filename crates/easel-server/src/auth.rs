@@ -91,7 +91,9 @@ pub(crate) struct EarlyHash {
     /// hash stands for that very text of that very request, and is used for nothing else.
     text_at: usize,
     text_len: usize,
-    /// A token's hash, or a key's once its checksum is checked; `None` for a malformed key.
+    /// A key's hash once its checksum is checked, or the hash of a token's signature
+    /// ([`easel_core::token::cache_key`]); `None` for a malformed key, or a token without a
+    /// signed part.
     hash: Option<[u8; 32]>,
 }
 
@@ -108,7 +110,10 @@ impl EarlyHash {
             let Cow::Borrowed(token) = token_text(found.authorization?) else {
                 return None;
             };
-            (token, Some(easel_core::token::token_hash(token)))
+            (
+                token,
+                easel_core::token::cache_key(token).map(|key| key.hash),
+            )
         };
         Some(EarlyHash::for_text(text, hash))
     }
@@ -122,7 +127,7 @@ impl EarlyHash {
         }
     }
 
-    /// The hash; `None` for a malformed key.
+    /// The hash; `None` for a malformed key or a token without a signed part.
     pub(crate) fn hash(&self) -> Option<&[u8; 32]> {
         self.hash.as_ref()
     }
@@ -272,10 +277,14 @@ async fn authenticated_caller(
             }
         }
         Some(Credential::Token(token)) if !token.is_empty() => {
-            let cached = match early.filter(|early| early.is_for(&token)) {
-                Some(EarlyHash {
-                    hash: Some(hash), ..
-                }) => easel.hashed_token_from_cache(&hash),
+            let early = early
+                .filter(|early| early.is_for(&token))
+                .and_then(|early| early.hash);
+            let signed = easel_core::token::split_signature(&token);
+            let cached = match (early, signed) {
+                (Some(hash), Some((signed, _))) => {
+                    easel.keyed_token_from_cache(&easel_core::token::TokenCacheKey { hash, signed })
+                }
                 _ => easel.token_from_cache(&token),
             };
             match cached {
@@ -324,11 +333,19 @@ mod tests {
         let early = early_hash(&token_only).unwrap();
         assert_eq!(
             early.hash(),
-            Some(&easel_core::token::token_hash("some.token"))
+            Some(&easel_core::token::cache_key("some.token").unwrap().hash)
         );
         assert!(early.is_for(token));
         let elsewhere = String::from(token);
         assert!(!early.is_for(&elsewhere), "an equal text elsewhere");
+        let mut unsigned = HeaderMap::new();
+        unsigned.insert("authorization", "no-dot-in-it".parse().unwrap());
+        let early = early_hash(&unsigned).unwrap();
+        assert_eq!(
+            early.hash(),
+            None,
+            "not a token: left to the extractor to refuse"
+        );
 
         let mut headers = token_only.clone();
         headers.insert("apikey", key.value.parse().unwrap());

@@ -293,18 +293,19 @@ impl Easel {
         })
     }
 
-    /// Who presents this token. A token verified recently is answered from the verify cache
-    /// (by its hash) until it expires, so its Ed25519 signature is checked once, not on every
-    /// request.
     /// The caller of a token the verify cache holds, without awaiting anything; `None`:
-    /// [`Easel::authenticate_token`] verifies it and asks the store.
+    /// [`Easel::token_from_store`] verifies it and asks the store. A token verified recently
+    /// is answered from the cache until it expires, so its Ed25519 signature is checked once,
+    /// not on every request.
     pub fn token_from_cache(&self, presented: &str) -> Option<Arc<Caller>> {
-        self.hashed_token_from_cache(&token::token_hash(presented))
+        self.keyed_token_from_cache(&token::cache_key(presented)?)
     }
 
-    /// [`Easel::token_from_cache`] for a token hashed already ([`token::token_hash`]).
-    pub fn hashed_token_from_cache(&self, hash: &[u8; 32]) -> Option<Arc<Caller>> {
-        self.cache.get(hash, self.clock.now_millis())
+    /// [`Easel::token_from_cache`] for a token whose cache key is worked out already
+    /// ([`token::cache_key`]).
+    pub fn keyed_token_from_cache(&self, key: &token::TokenCacheKey<'_>) -> Option<Arc<Caller>> {
+        self.cache
+            .get_signed(&key.hash, key.signed.as_bytes(), self.clock.now_millis())
     }
 
     pub async fn authenticate_token(&self, presented: &str) -> Result<Arc<Caller>> {
@@ -316,11 +317,13 @@ impl Easel {
 
     /// Verifies a token the verify cache does not hold, reads its session, and caches it.
     pub async fn token_from_store(&self, presented: &str) -> Result<Arc<Caller>> {
-        let hash = token::token_hash(presented);
         let now = self.now();
         self.cache.count_store_lookup();
         let generation = self.cache.generation();
         let (auth, claims) = self.session_of(presented).await?;
+        // A token that verifies has a signed part and a signature ([`token::parse`]).
+        let key =
+            token::cache_key(presented).ok_or(Error::Unauthenticated(AuthFailure::TokenInvalid))?;
         let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
         let mut valid_until = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
         valid_until = valid_until.min(auth.session.expires_at);
@@ -336,9 +339,14 @@ impl Easel {
             project: None,
             permissions,
         };
-        Ok(self
-            .cache
-            .insert(hash, caller, valid_until, now, generation))
+        Ok(self.cache.insert_signed(
+            key.hash,
+            key.signed.as_bytes(),
+            caller,
+            valid_until,
+            now,
+            generation,
+        ))
     }
 
     /// A new token of the same session, while the token is valid and the session lives.

@@ -285,6 +285,39 @@ on_both_stores! {
         );
     }
 
+    async fn a_cached_token_answers_only_itself_byte_for_byte(server) {
+        // The verify cache finds a token by its signature's hash; the rest must match too.
+        let token = server.admin.authenticate().await.unwrap().authorization;
+        let session = server.anonymous.with_token(&token);
+        session.user_info().await.unwrap();
+        let hits = server.easel.cache_stats().hits;
+        session.user_info().await.unwrap();
+        assert_eq!(server.easel.cache_stats().hits, hits + 1, "the token is cached");
+        let parts: Vec<&str> = token.split('.').collect();
+        let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap());
+        let mut longer = claims(&token);
+        longer["exp"] = serde_json::json!(longer["exp"].as_i64().unwrap() + 3600);
+        for bad in [
+            format!("{}.{}.{}", parts[0], b64(longer), parts[2]),
+            format!("{}.{}", parts[1], parts[2]),
+            format!("{}..{}", parts[0], parts[2]),
+            format!(".{}", parts[2]),
+            parts[2].to_owned(),
+            format!("x{token}"),
+        ] {
+            assert_error(server.anonymous.with_token(&bad).user_info().await, 401, "TokenInvalid");
+        }
+        assert_eq!(session.user_info().await.unwrap(), server.admin_info, "still good");
+        // An API key is not a token: refused in the `Authorization` header, though its
+        // caller is cached (this request's answer must not depend on the cache).
+        server.admin.user_info().await.unwrap();
+        assert_error(
+            server.anonymous.with_token(&server.admin_key).user_info().await,
+            401,
+            "TokenInvalid",
+        );
+    }
+
     async fn revoking_another_users_token_needs_permission(server) {
         let (_, alice) = server.user_with_key("alice@acme.test").await;
         let (_, bob) = server.user_with_key("bob@acme.test").await;
