@@ -143,7 +143,7 @@ impl EarlyHash {
 fn token_text(value: &HeaderValue) -> Cow<'_, str> {
     fn without_scheme(value: &str) -> &str {
         // Only the first seven bytes are looked at: a raw token (as Palette clients send it)
-        // has no space, and searching its 460 bytes for one, twice per request, was 3 % of
+        // has no space, and searching its 460 bytes for one, twice per request, was 2 % of
         // the user time of a request with a token (docs/performance.md, round 17).
         match value.as_bytes().get(..7) {
             // Byte 6 is a space, so `value[7..]` starts on a character boundary.
