@@ -72,7 +72,8 @@ pub struct ParsedToken<'a> {
     signature: Signature,
 }
 
-/// SHA-256 of a token, to refer to it without keeping it.
+/// SHA-256 of a single-use token mailed to someone (a password reset, an invitation, a sign-up
+/// confirmation), as the store keeps it. Authorisation tokens are cached by [`cache_key`].
 pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }

@@ -322,7 +322,7 @@ impl Easel {
         let generation = self.cache.generation();
         let (auth, claims) = self.session_of(presented).await?;
         // A token that verifies has a signed part and a signature ([`token::parse`]).
-        let key =
+        let cache_key =
             token::cache_key(presented).ok_or(Error::Unauthenticated(AuthFailure::TokenInvalid))?;
         let permissions = self.permissions_in(&auth.tenant, &auth.user, None).await?.0;
         let mut valid_until = DateTime::from_timestamp(claims.exp, 0).unwrap_or(now);
@@ -340,8 +340,8 @@ impl Easel {
             permissions,
         };
         Ok(self.cache.insert_signed(
-            key.hash,
-            key.signed.as_bytes(),
+            cache_key.hash,
+            cache_key.signed.as_bytes(),
             caller,
             valid_until,
             now,
