@@ -282,15 +282,15 @@ async fn authenticated_caller(
             }
         }
         Some(Credential::Token(token)) if !token.is_empty() => {
-            let early = early
+            // An early hash is there only for a token with a signed part (`EarlyHash::of`).
+            let cached = match early
                 .filter(|early| early.is_for(&token))
-                .and_then(|early| early.hash);
-            let signed = easel_core::token::split_signature(&token);
-            let cached = match (early, signed) {
-                (Some(hash), Some((signed, _))) => {
+                .and_then(|e| e.hash)
+            {
+                Some(hash) => easel_core::token::split_signature(&token).and_then(|(signed, _)| {
                     easel.keyed_token_from_cache(&easel_core::token::TokenCacheKey { hash, signed })
-                }
-                _ => easel.token_from_cache(&token),
+                }),
+                None => easel.token_from_cache(&token),
             };
             match cached {
                 Some(caller) => caller,

@@ -308,13 +308,6 @@ impl Easel {
             .get_signed(&key.hash, key.signed.as_bytes(), self.clock.now_millis())
     }
 
-    pub async fn authenticate_token(&self, presented: &str) -> Result<Arc<Caller>> {
-        match self.token_from_cache(presented) {
-            Some(caller) => Ok(caller),
-            None => self.token_from_store(presented).await,
-        }
-    }
-
     /// Verifies a token the verify cache does not hold, reads its session, and caches it.
     pub async fn token_from_store(&self, presented: &str) -> Result<Arc<Caller>> {
         let now = self.now();
