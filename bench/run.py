@@ -109,6 +109,15 @@ def wrk(url, pid, env=None, script=None):
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
+def answer_header_names(url, headers):
+    """The names of the headers a GET answers with, but those both servers' HTTP stack writes
+    (date, length, and `connection`, as urllib closes each connection) and the rate limiter's
+    (off in the benchmark)."""
+    answer = urllib.request.urlopen(urllib.request.Request(url, headers=headers))
+    return sorted({name.lower() for name in answer.headers.keys()}
+                  - {"date", "content-length", "connection", "ratelimit", "ratelimit-policy"})
+
+
 def metric(port, name):
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
     return int(re.search(rf"^{name} (\d+)$", text, re.M).group(1))
@@ -190,7 +199,8 @@ class Hello:
     """One baseline server: its process, its address and its plain row (row 1)."""
 
     def __init__(self, port, threads):
-        self.url = f"http://127.0.0.1:{port}/hello"
+        self.base = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base}/hello"
         self.threads = threads
         self.proc = subprocess.Popen([HELLO, f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
                                      env=runtime_env(threads), start_new_session=SERVER_SESSIONS)
@@ -205,6 +215,23 @@ class Hello:
               f"{self.row['p50_ms']:6.2f} ms  p99 {self.row['p99_ms']:6.2f} ms  "
               f"{self.row['cpu_us_per_req']:6.1f} µs CPU", flush=True)
         return self.row
+
+    def measure_with_headers(self, name):
+        """Row 1h: this baseline answering with the headers of an Easel JSON answer
+        (`/hello-headers`), against its own plain row. Reported, never a baseline: it says how
+        much of Easel's distance from the bare hello its response headers alone make."""
+        row = wrk(self.base + "/hello-headers", self.proc.pid)
+        row.update(name=name, store="-", target="reported", ratio=row["rps"] / self.row["rps"],
+                   p99_ratio=row["p99_ms"] / self.row["p99_ms"], tokio_workers=self.threads or "default",
+                   note="")
+        print(f"  {'-':8} {name:42} {row['rps']:>10.0f} req/s  p50 {row['p50_ms']:6.2f} ms  "
+              f"p99 {row['p99_ms']:6.2f} ms  {row['cpu_us_per_req']:6.1f} µs CPU  x{row['ratio']:.2f}",
+              flush=True)
+        return row
+
+    def header_names(self):
+        """The names of the headers `/hello-headers` answers with."""
+        return answer_header_names(self.base + "/hello-headers", {})
 
     def same_script(self, env):
         """The baseline driven by the very script and values of an Easel row (only the path
@@ -234,6 +261,10 @@ def bench_store(store, hellos, scale):
         bad_file = os.path.join(work, "bad.txt")
         open(bad_file, "w").write(keys[0][:-1] + ("a" if keys[0][-1] != "a" else "b") + "\n")
         url = easel.base + "/v1/users/info"
+        easels = answer_header_names(url, {"ApiKey": admin_key})
+        if easels != hellos["paired"].header_names():
+            print(f"  WARNING: row 1h's headers {hellos['paired'].header_names()} are not Easel's "
+                  f"{easels}: update bench/hello", flush=True)
 
         def row(name, target, result, note="", baseline=None):
             """Prints and keeps a row, compared with the plain row of the baseline on the
@@ -420,6 +451,7 @@ def main():
     try:
         results.append(hellos["default"].measure("1 baseline: axum hello"))
         results.append(hellos["paired"].measure(f"1p baseline, {PAIRED_THREADS} tokio worker(s)"))
+        results.append(hellos["paired"].measure_with_headers("1h 1p with Easel's response headers"))
         for store in stores:
             results.extend(bench_store(store, hellos, scale))
         if "postgres" in stores:
