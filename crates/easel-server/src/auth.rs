@@ -95,41 +95,66 @@ pub(crate) struct EarlyHash {
     /// ([`easel_core::token::cache_key`]); `None` for a malformed key, or a token without a
     /// signed part.
     hash: Option<[u8; 32]>,
+    /// For a token with a hash: the length of its signed part (the text before its last dot),
+    /// which its cache lookup compares, so that the extractor does not search the 460 bytes
+    /// for that dot again. 0 for a key.
+    signed_len: usize,
 }
 
 impl EarlyHash {
     /// The hash of the credential authentication will pick from `found`, if it is in a
     /// header (a key in the query string or a console cookie is left to [`Authenticated`]).
     pub(crate) fn of(found: &AuthHeaders<'_>) -> Option<EarlyHash> {
-        let (text, hash) = if let Some(key) = found.api_key {
+        let (text, hash, signed_len) = if let Some(key) = found.api_key {
             let Cow::Borrowed(key) = header_text(key) else {
                 return None;
             };
-            (key, easel_core::Easel::api_key_hash(key).ok().map(|h| h.0))
+            (
+                key,
+                easel_core::Easel::api_key_hash(key).ok().map(|h| h.0),
+                0,
+            )
         } else {
             let Cow::Borrowed(token) = token_text(found.authorization?) else {
                 return None;
             };
-            (
-                token,
-                easel_core::token::cache_key(token).map(|key| key.hash),
-            )
+            match easel_core::token::cache_key(token) {
+                Some(key) => (token, Some(key.hash), key.signed.len()),
+                None => (token, None, 0),
+            }
         };
-        Some(EarlyHash::for_text(text, hash))
+        Some(EarlyHash {
+            signed_len,
+            ..EarlyHash::for_text(text, hash)
+        })
     }
 
-    /// `hash` as the hash of `text`, which must be borrowed from the request's headers.
+    /// `hash` as the hash of `text`, which must be borrowed from the request's headers, with
+    /// no signed part (a key's, or none).
     pub(crate) fn for_text(text: &str, hash: Option<[u8; 32]>) -> EarlyHash {
         EarlyHash {
             text_at: text.as_ptr() as usize,
             text_len: text.len(),
             hash,
+            signed_len: 0,
         }
     }
 
     /// The hash; `None` for a malformed key or a token without a signed part.
     pub(crate) fn hash(&self) -> Option<&[u8; 32]> {
         self.hash.as_ref()
+    }
+
+    /// The verify cache's key of `token`, which must be the text this was worked out for
+    /// ([`EarlyHash::is_for`]); `None` if it has none. A key's early hash has no signed part,
+    /// so it never makes a token's cache key (which could find the key's entry).
+    fn token_cache_key<'t>(&self, token: &'t str) -> Option<easel_core::token::TokenCacheKey<'t>> {
+        Some(easel_core::token::TokenCacheKey {
+            hash: self.hash?,
+            signed: token
+                .get(..self.signed_len)
+                .filter(|signed| !signed.is_empty())?,
+        })
     }
 
     /// Whether this is the hash of `text`: the same bytes of the same request's headers.
@@ -285,11 +310,9 @@ async fn authenticated_caller(
             // An early hash is there only for a token with a signed part (`EarlyHash::of`).
             let cached = match early
                 .filter(|early| early.is_for(&token))
-                .and_then(|e| e.hash)
+                .and_then(|early| early.token_cache_key(&token))
             {
-                Some(hash) => easel_core::token::split_signature(&token).and_then(|(signed, _)| {
-                    easel.keyed_token_from_cache(&easel_core::token::TokenCacheKey { hash, signed })
-                }),
+                Some(key) => easel.keyed_token_from_cache(&key),
                 None => easel.token_from_cache(&token),
             };
             match cached {
@@ -352,12 +375,16 @@ mod tests {
             .unwrap()
             .generate(&easel_core::OsRandom);
         let mut token_only = HeaderMap::new();
-        token_only.insert("authorization", "Bearer some.token".parse().unwrap());
+        token_only.insert("authorization", "Bearer some.signed.token".parse().unwrap());
         let token = &text_of(&token_only, "authorization")["Bearer ".len()..];
         let early = early_hash(&token_only).unwrap();
+        let expected = easel_core::token::cache_key("some.signed.token").unwrap();
+        assert_eq!(early.hash(), Some(&expected.hash));
+        let cache_key = early.token_cache_key(token).unwrap();
         assert_eq!(
-            early.hash(),
-            Some(&easel_core::token::cache_key("some.token").unwrap().hash)
+            (cache_key.hash, cache_key.signed),
+            (expected.hash, "some.signed"),
+            "the token's cache key, split at its last dot"
         );
         assert!(early.is_for(token));
         let elsewhere = String::from(token);
@@ -370,6 +397,7 @@ mod tests {
             None,
             "not a token: left to the extractor to refuse"
         );
+        assert!(early.token_cache_key("no-dot-in-it").is_none());
 
         let mut headers = token_only.clone();
         headers.insert("apikey", key.value.parse().unwrap());
@@ -381,6 +409,10 @@ mod tests {
         );
         assert!(early.is_for(text_of(&headers, "apikey")));
         assert!(!early.is_for(&text_of(&headers, "authorization")["Bearer ".len()..]));
+        assert!(
+            early.token_cache_key(text_of(&headers, "apikey")).is_none(),
+            "a key's hash never makes a token's cache key"
+        );
 
         let mut broken = key.value.clone();
         broken.pop();
