@@ -262,9 +262,10 @@ def bench_store(store, hellos, scale):
         open(bad_file, "w").write(keys[0][:-1] + ("a" if keys[0][-1] != "a" else "b") + "\n")
         url = easel.base + "/v1/users/info"
         easels = answer_header_names(url, {"ApiKey": admin_key})
-        if easels != hellos["paired"].header_names():
-            print(f"  WARNING: row 1h's headers {hellos['paired'].header_names()} are not Easel's "
-                  f"{easels}: update bench/hello", flush=True)
+        hellos_with_headers = hellos["paired"].header_names()
+        if easels != hellos_with_headers:
+            print(f"  WARNING: row 1h's headers {hellos_with_headers} are not Easel's {easels}: "
+                  "update bench/hello", flush=True)
 
         def row(name, target, result, note="", baseline=None):
             """Prints and keeps a row, compared with the plain row of the baseline on the

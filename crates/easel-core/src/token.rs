@@ -90,7 +90,7 @@ pub struct TokenCacheKey<'a> {
 
 /// The token's signed part and its signature segment, split at the last dot; `None` when it
 /// has no dot or nothing before it, which no token Easel issues lacks.
-pub fn split_signature(token: &str) -> Option<(&str, &str)> {
+fn split_signature(token: &str) -> Option<(&str, &str)> {
     token
         .rsplit_once('.')
         .filter(|(signed, _)| !signed.is_empty())
