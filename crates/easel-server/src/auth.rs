@@ -307,7 +307,8 @@ async fn authenticated_caller(
             }
         }
         Some(Credential::Token(token)) if !token.is_empty() => {
-            // An early hash is there only for a token with a signed part (`EarlyHash::of`).
+            // An early hash has a cache key only for a token with a signed part
+            // (`EarlyHash::of`); otherwise the token is looked up from its text.
             let cached = match early
                 .filter(|early| early.is_for(&token))
                 .and_then(|early| early.token_cache_key(&token))
