@@ -213,7 +213,7 @@ impl Easel {
             return Err(Error::NotFound { kind: "project" });
         }
         Ok(Caller {
-            project: Some(project),
+            project: Some(Box::new(project)),
             permissions,
             ..caller
         })
@@ -229,7 +229,7 @@ impl Easel {
         let project = entered
             .project
             .ok_or_else(|| Error::internal("a project scope without a project"))?;
-        Ok((project, entered.permissions))
+        Ok((*project, entered.permissions))
     }
 
     // ---- roles -----------------------------------------------------------------------------
