@@ -109,6 +109,15 @@ def wrk(url, pid, env=None, script=None):
             "non_2xx": int(errors.group(1)) if errors else 0}
 
 
+def median_pair(runs):
+    """`runs`: (measured, baseline) pairs of wrk results, run in turn. Returns the pair whose
+    throughput ratio (measured over baseline) is the median, and every pair's ratio in run
+    order: on these machines two runs 12 s apart differ by more than the margins judged."""
+    ratios = [measured["rps"] / baseline["rps"] for measured, baseline in runs]
+    measured, baseline = sorted(runs, key=lambda run: run[0]["rps"] / run[1]["rps"])[len(runs) // 2]
+    return measured, baseline, ratios
+
+
 def answer_header_names(url, headers):
     """The names of the headers a GET answers with, but those both servers' HTTP stack writes
     (date, length, and `connection`, as urllib closes each connection) and the rate limiter's
@@ -223,10 +232,11 @@ class Hello:
         Measured as rows 2 and 3 are, in `pairs` alternating pairs (plain, then with headers),
         reporting the pair with the median ratio: a single run against row 1p, taken 12 s
         earlier, said 0.80 on round 19's host, where twelve alternating pairs said 0.95."""
-        runs = [(wrk(self.url, self.proc.pid), wrk(self.base + "/hello-headers", self.proc.pid))
-                for _ in range(pairs)]
-        ratios = [headers["rps"] / plain["rps"] for plain, headers in runs]
-        plain, row = sorted(runs, key=lambda run: run[1]["rps"] / run[0]["rps"])[len(runs) // 2]
+        runs = []
+        for _ in range(pairs):
+            plain = wrk(self.url, self.proc.pid)
+            runs.append((wrk(self.base + "/hello-headers", self.proc.pid), plain))
+        row, plain, ratios = median_pair(runs)
         row.update(name=name, store="-", target="reported", ratio=row["rps"] / plain["rps"],
                    p99_ratio=row["p99_ms"] / plain["p99_ms"], tokio_workers=self.threads or "default",
                    baseline_same_script=plain, pair_ratios=ratios,
@@ -303,8 +313,7 @@ def bench_store(store, hellos, scale):
             machines differ by more than the margin: `pairs` alternating pairs (hello, then
             Easel), reporting the pair with the median ratio and every pair's ratio."""
             runs = [scripted(values_file, header, hello) for _ in range(pairs)]
-            ratios = [r["rps"] / b["rps"] for r, b in runs]
-            result, baseline = sorted(runs, key=lambda run: run[0]["rps"] / run[1]["rps"])[len(runs) // 2]
+            result, baseline, ratios = median_pair(runs)
             result["pair_ratios"] = ratios
             result["pair_p99_ratios"] = [r["p99_ms"] / b["p99_ms"] for r, b in runs]
             # Reported beside the rule's figure (the median-throughput pair's p99): one pair's
