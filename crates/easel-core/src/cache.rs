@@ -72,17 +72,40 @@ impl Change {
     }
 }
 
-/// What the verify cache keeps of a caller it holds, inside the caller itself
-/// ([`Caller::cache`], first in it): a lookup then reads one place in memory, the `Arc`'s
-/// reference count, the key's hash, how long the caller may be trusted and its key's use
-/// counts together, where it read a map entry first and then the caller it points to. With
-/// ten thousand keys in use, both were misses of the processor's caches on most requests.
+/// What a hit on the verify cache reads and writes of a caller it holds, inside the caller
+/// itself ([`Caller::cache`], first in it): with the `Arc`'s reference counts before it and
+/// the caller's tenant and user after it, it fills the caller's first 64 bytes, so that a hit
+/// reads and writes one cache line of the caller. The bookkeeping only the cache's background
+/// work reads is at the caller's end ([`CacheRecord`]), and the hash a lookup compares is in
+/// the cache's own map (docs/performance.md, round 21).
 ///
 /// Empty for a caller the cache does not hold (a project-scoped one, say); a clone is empty
 /// too.
 #[derive(Default)]
 pub struct CacheSlot {
-    hash: [u8; 32],
+    /// Trusted until here (milliseconds since the epoch): the earlier of its key's or token's
+    /// expiry and its re-check ([`CacheRecord`]). Changed only under the shard's lock; atomic
+    /// only because the caller is shared.
+    trusted_until_ms: AtomicI64,
+    /// Uses of the key (for tokens, of the key they were exchanged for) not yet written to
+    /// the store, and the last one's time, in one word ([`Usage`]). Changed only under the
+    /// shard's lock, which a lookup holds anyway; atomic only because the caller is shared.
+    usage: AtomicU64,
+    /// The part of the credential that its hash does not cover, which a lookup must match
+    /// byte for byte: empty for an API key (its hash covers all of it), a token's header and
+    /// claims for a token (its hash covers only its signature: [`crate::token::cache_key`]).
+    /// A token's is never empty, so a key never finds a token's entry, nor a token a key's.
+    signed: Box<[u8]>,
+}
+
+/// What the verify cache keeps of a caller it holds that only its background work reads
+/// (the refresh, the usage flush), at the end of the caller ([`Caller::cached`]): a hit
+/// does not touch it.
+#[derive(Default)]
+pub struct CacheRecord {
+    /// The last eight bytes of the hash the caller is cached under: the map holds the first
+    /// 24 ([`Entry`]).
+    hash_tail: [u8; 8],
     /// The key or token stops being valid here (milliseconds since the epoch).
     valid_until_ms: i64,
     /// The store is asked again from here: `recheck` after loading, less up to a quarter of
@@ -98,11 +121,6 @@ pub struct CacheSlot {
     /// hash. The stamp catches every change made through the store; this bounds the life of
     /// anything it could not (a database restored from an older backup, say).
     reread_at_ms: i64,
-    /// Uses of the key (for tokens, of the key they were exchanged for) not yet written to
-    /// the store, and the last one's time. Changed only under the shard's lock, which a
-    /// lookup holds anyway; atomic only because the caller is shared.
-    uses: AtomicI64,
-    last_used_ms: AtomicI64,
 }
 
 impl Clone for CacheSlot {
@@ -117,19 +135,26 @@ impl std::fmt::Debug for CacheSlot {
     }
 }
 
-impl CacheSlot {
-    /// An empty slot that remembers the tenant's authentication stamp read with a key:
-    /// [`AuthCache::insert`] and [`AuthCache::refresh`] keep it in the slot they make.
-    pub fn stamped(auth_stamp: i64) -> CacheSlot {
-        CacheSlot {
-            auth_stamp,
-            ..CacheSlot::default()
-        }
+impl Clone for CacheRecord {
+    fn clone(&self) -> Self {
+        CacheRecord::default()
     }
+}
 
-    /// The hash this caller is cached under.
-    pub fn hash(&self) -> &[u8; 32] {
-        &self.hash
+impl std::fmt::Debug for CacheRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheRecord(..)")
+    }
+}
+
+impl CacheRecord {
+    /// An empty record that remembers the tenant's authentication stamp read with a key:
+    /// [`AuthCache::insert`] and [`AuthCache::refresh`] keep it in the record they make.
+    pub fn stamped(auth_stamp: i64) -> CacheRecord {
+        CacheRecord {
+            auth_stamp,
+            ..CacheRecord::default()
+        }
     }
 
     /// The tenant's authentication stamp read with the key.
@@ -142,20 +167,61 @@ impl CacheSlot {
     pub fn full_read_due(&self, now_ms: i64) -> bool {
         self.reread_at_ms <= now_ms
     }
+}
 
-    /// Counts a use (the caller holds the shard's lock).
-    fn record(&self, now_ms: i64) {
-        self.uses
-            .store(self.uses.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        if self.last_used_ms.load(Ordering::Relaxed) < now_ms {
-            self.last_used_ms.store(now_ms, Ordering::Relaxed);
-        }
+/// A key's uses and its last use's time in one word, so that counting a use writes the line
+/// a hit reads anyway: the count in the low [`Usage::COUNT_BITS`] bits, the time
+/// (milliseconds since the epoch, enough until the year 2527) above them. A count that would
+/// overflow is handed to the next flush first ([`AuthCache::get_signed`]).
+struct Usage;
+
+impl Usage {
+    const COUNT_BITS: u32 = 20;
+    const MAX_COUNT: i64 = (1 << Self::COUNT_BITS) - 1;
+
+    fn pack(count: i64, last_ms: i64) -> u64 {
+        ((last_ms.max(0) as u64) << Self::COUNT_BITS) | count.clamp(0, Self::MAX_COUNT) as u64
     }
 
-    /// Takes the counts so far, leaving zero (the caller holds the shard's lock).
+    /// The count and the last use's time.
+    fn unpack(word: u64) -> (i64, i64) {
+        (
+            (word & Self::MAX_COUNT as u64) as i64,
+            (word >> Self::COUNT_BITS) as i64,
+        )
+    }
+}
+
+impl CacheSlot {
+    /// Counts a use (the caller holds the shard's lock). A count already at its most is
+    /// returned, to be written by the next flush, and the count starts again at this use.
+    fn record(&self, now_ms: i64) -> Option<(i64, i64)> {
+        let (count, last_ms) = Usage::unpack(self.usage.load(Ordering::Relaxed));
+        let last_ms = last_ms.max(now_ms);
+        let (count, full) = if count == Usage::MAX_COUNT {
+            (1, Some((count, last_ms)))
+        } else {
+            (count + 1, None)
+        };
+        self.usage
+            .store(Usage::pack(count, last_ms), Ordering::Relaxed);
+        full
+    }
+
+    /// Takes the counts so far, leaving zero uses and the last use's time, which the
+    /// background refresh asks (the caller holds the shard's lock).
     fn take(&self) -> Option<(i64, i64)> {
-        let uses = self.uses.swap(0, Ordering::Relaxed);
-        (uses > 0).then(|| (uses, self.last_used_ms.load(Ordering::Relaxed)))
+        let (count, last_ms) = Usage::unpack(self.usage.load(Ordering::Relaxed));
+        if count == 0 {
+            return None;
+        }
+        self.usage.store(Usage::pack(0, last_ms), Ordering::Relaxed);
+        Some((count, last_ms))
+    }
+
+    /// When the key was last used (0 if never since it was cached).
+    fn last_used_ms(&self) -> i64 {
+        Usage::unpack(self.usage.load(Ordering::Relaxed)).1
     }
 }
 
@@ -208,11 +274,25 @@ fn concerns(caller: &Caller, change: &Change) -> bool {
 
 /// The map key of a hash: its first eight bytes (see [`DigestHasher`]). Two hashes that
 /// share them (about one chance in 4 × 10^9 among the 100,000 callers cached by default) take
-/// turns in the cache; a lookup compares the whole hash.
+/// turns in the cache; a lookup compares the next sixteen too ([`check_of`]).
 fn map_key(hash: &[u8; 32]) -> u64 {
     let mut first = [0u8; 8];
     first.copy_from_slice(&hash[..8]);
     u64::from_le_bytes(first)
+}
+
+/// Bytes 8 to 23 of a hash, which an entry keeps beside its caller ([`Entry::check`]).
+fn check_of(hash: &[u8; 32]) -> [u8; 16] {
+    let mut check = [0u8; 16];
+    check.copy_from_slice(&hash[8..24]);
+    check
+}
+
+/// The last eight bytes of a hash, which its caller keeps ([`CacheRecord::hash_tail`]).
+fn tail_of(hash: &[u8; 32]) -> [u8; 8] {
+    let mut tail = [0u8; 8];
+    tail.copy_from_slice(&hash[24..]);
+    tail
 }
 
 /// The verify cache's counters, as read at one moment.
@@ -227,14 +307,34 @@ pub struct CacheStats {
     pub refreshes: u64,
 }
 
-/// A cached caller, with what a lookup must present besides the hash to find it.
+/// A cached caller, with the part of its hash that a lookup compares besides the map key.
+///
+/// A lookup compares 24 of the hash's 32 bytes (the map key and [`Entry::check`]), all in
+/// the map's own memory: comparing the whole hash read the caller's first line for it, and
+/// the caller's tenant and user then took a second. 192 bits of SHA-256 are as far from a
+/// chance match as 256 (none among any number of keys ever issued) and as far from a chosen
+/// one (a key made to match another's hash would need a preimage of 192 bits); inserting,
+/// replacing and removing compare all 32 bytes.
 struct Entry {
     caller: Arc<Caller>,
-    /// The part of the credential that its hash does not cover, which a lookup must match
-    /// byte for byte: empty for an API key (its hash covers all of it), a token's header and
-    /// claims for a token (its hash covers only its signature: [`crate::token::cache_key`]).
-    /// A token's is never empty, so a key never finds a token's entry, nor a token a key's.
-    signed: Box<[u8]>,
+    /// Bytes 8 to 23 of the hash ([`check_of`]).
+    check: [u8; 16],
+}
+
+impl Entry {
+    /// Whether this entry holds exactly `hash` (all 32 bytes; its map key is `hash`'s).
+    fn holds(&self, hash: &[u8; 32]) -> bool {
+        self.check == check_of(hash) && self.caller.cached.hash_tail == tail_of(hash)
+    }
+
+    /// The whole hash of this entry, held under `key`.
+    fn hash(&self, key: u64) -> [u8; 32] {
+        let mut hash = [0u8; 32];
+        hash[..8].copy_from_slice(&key.to_le_bytes());
+        hash[8..24].copy_from_slice(&self.check);
+        hash[24..].copy_from_slice(&self.caller.cached.hash_tail);
+        hash
+    }
 }
 
 /// One shard: its entries, and the hits and misses counted under its lock (a counter shared
@@ -242,7 +342,7 @@ struct Entry {
 /// would travel between them each time).
 #[derive(Default)]
 struct Shard {
-    /// Entries by [`map_key`]; the whole hash is in their caller's [`CacheSlot`].
+    /// Entries by [`map_key`].
     entries: HashMap<u64, Entry, DigestHash>,
     hits: u64,
     misses: u64,
@@ -335,7 +435,12 @@ impl AuthCache {
 
     /// Keeps the counts of a caller leaving the cache for the next flush.
     fn orphan(&self, caller: &Caller) {
-        if let (Some((count, last_ms)), Some(key)) = (caller.cache.take(), &caller.key_uid) {
+        self.orphan_counts(caller, caller.cache.take());
+    }
+
+    /// Keeps counts taken from a caller's slot for the next flush.
+    fn orphan_counts(&self, caller: &Caller, counts: Option<(i64, i64)>) {
+        if let (Some((count, last_ms)), Some(key)) = (counts, &caller.key_uid) {
             self.keep_unwritten(&[(key.clone(), count, crate::model::from_millis(last_ms))]);
         }
     }
@@ -380,33 +485,28 @@ impl AuthCache {
     }
 
     /// Asks the processor to start loading the caller cached under this hash, if there is
-    /// one, and the signed part a token's lookup compares, and returns at once: nothing is
-    /// counted, checked or changed. Called before a request is routed, so that the
-    /// [`AuthCache::get`] that follows routing finds them in the processor's caches instead
-    /// of waiting for memory.
+    /// one, and returns at once: nothing is counted, checked or changed. Called before a
+    /// request is routed, so that the [`AuthCache::get`] that follows routing finds the
+    /// caller's first line (all a hit and `GET /v1/users/info` read of it) in the processor's
+    /// caches instead of waiting for memory. For a `token`, it also asks for the token's
+    /// signed part that the lookup compares: it waits for the caller's line to find it.
     ///
     /// Why: with ten thousand keys in use, the caller of a random key is rarely in those
     /// caches, and reading it was the largest single cost of an authenticated request in
     /// time, though not in instructions (docs/performance.md, round 16). This still waits
-    /// for the map's entry, which holds the caller's address; the caller's own lines load
-    /// while the router runs.
-    pub fn warm(&self, hash: &[u8; 32]) {
+    /// for the map's entry, which holds the caller's address; the caller's line loads while
+    /// the router runs.
+    pub fn warm(&self, hash: &[u8; 32], token: bool) {
         let shard = self.shard(hash).lock();
-        if let Some(Entry { caller, signed }) = shard.entries.get(&map_key(hash)) {
-            // The caller's lines, each field's first (a field that ends on the next line
-            // ends where the next field starts): what `get` reads (the slot, with the
-            // reference count beside it) and what the request reads after it.
-            prefetch(&caller.cache.hash);
-            prefetch(&caller.cache.last_used_ms);
-            prefetch(&caller.tenant);
-            prefetch(&caller.user);
-            prefetch(&caller.key_uid);
-            prefetch(&caller.session_uid);
-            prefetch(&caller.permissions);
-            // Every line of a token's signed part (about 380 bytes): one byte every 64, and
-            // the last, which may start a line of its own.
-            for byte in signed.iter().step_by(64).chain(signed.last()) {
-                prefetch(byte);
+        if let Some(Entry { caller, .. }) = shard.entries.get(&map_key(hash)) {
+            prefetch(&caller.cache);
+            if token {
+                // Every line of a token's signed part (about 380 bytes): one byte every 64,
+                // and the last, which may start a line of its own.
+                let signed = &caller.cache.signed;
+                for byte in signed.iter().step_by(64).chain(signed.last()) {
+                    prefetch(byte);
+                }
             }
         }
     }
@@ -421,20 +521,24 @@ impl AuthCache {
     /// `signed` ([`crate::token::cache_key`]), counting a use of its key, if any.
     pub fn get_signed(&self, hash: &[u8; 32], signed: &[u8], now_ms: i64) -> Option<Arc<Caller>> {
         let mut shard = self.shard(hash).lock();
+        let check = check_of(hash);
+        let mut full_count = None;
         let found = shard
             .entries
             .get(&map_key(hash))
             .filter(|entry| {
                 let slot = &entry.caller.cache;
-                slot.hash == *hash
-                    && now_ms < slot.valid_until_ms
-                    && now_ms < slot.recheck_at_ms.load(Ordering::Relaxed)
-                    && *entry.signed == *signed
+                entry.check == check
+                    && now_ms < slot.trusted_until_ms.load(Ordering::Relaxed)
+                    && *slot.signed == *signed
             })
             .map(|Entry { caller, .. }| {
-                caller.cache.record(now_ms);
+                full_count = caller.cache.record(now_ms);
                 caller.clone()
             });
+        if let (Some(full), Some(caller)) = (full_count, &found) {
+            self.orphan_counts(caller, Some(full));
+        }
         if found.is_some() {
             shard.hits += 1;
         } else {
@@ -511,7 +615,7 @@ impl AuthCache {
         if shard
             .entries
             .get(&key)
-            .is_some_and(|entry| entry.caller.cache.hash == *hash)
+            .is_some_and(|entry| entry.holds(hash))
         {
             if let Some(removed) = shard.entries.remove(&key) {
                 self.orphan(&removed.caller);
@@ -519,7 +623,7 @@ impl AuthCache {
         }
     }
 
-    /// Hashes of cached API-key callers (not tokens) to read again in the background, soonest
+    /// Cached API-key callers (not tokens), with their hashes, to read again in the background, soonest
     /// due first: of those used in the last half of a re-check interval, every one whose
     /// re-check falls within `window.urgent_ms` of `now_ms` (or has passed), then, up to
     /// `1 / window.rounds` of the keys in use, those within `window.early_ms`; at most
@@ -527,31 +631,38 @@ impl AuthCache {
     /// were loaded together (all of a node's keys, when it starts under load), which would
     /// otherwise fall due together every interval. An entry nobody uses is left to lapse;
     /// its next use reads it on the request.
-    pub fn due_for_refresh(&self, now_ms: i64, window: &RefreshWindow) -> Vec<Arc<Caller>> {
+    pub fn due_for_refresh(
+        &self,
+        now_ms: i64,
+        window: &RefreshWindow,
+    ) -> Vec<([u8; 32], Arc<Caller>)> {
         let mut due = Vec::new();
         let mut in_use = 0usize;
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            for Entry { caller, .. } in shard.entries.values() {
-                let slot = &caller.cache;
+            for (key, entry) in shard.entries.iter() {
+                let caller = &entry.caller;
+                let record = &caller.cached;
                 if caller.key_uid.is_some()
                     && caller.session_uid.is_none()
-                    && now_ms < slot.valid_until_ms
-                    && slot.last_used_ms.load(Ordering::Relaxed) >= now_ms - self.recheck_ms / 2
+                    && now_ms < record.valid_until_ms
+                    && caller.cache.last_used_ms() >= now_ms - self.recheck_ms / 2
                 {
                     in_use += 1;
-                    let recheck_at_ms = slot.recheck_at_ms.load(Ordering::Relaxed);
+                    let recheck_at_ms = record.recheck_at_ms.load(Ordering::Relaxed);
                     if recheck_at_ms - window.early_ms <= now_ms {
-                        due.push((recheck_at_ms, caller.clone()));
+                        due.push((recheck_at_ms, entry.hash(*key), caller.clone()));
                     }
                 }
             }
         }
-        due.sort_unstable_by_key(|(at, _)| *at);
-        let urgent = due.partition_point(|(at, _)| at - window.urgent_ms <= now_ms);
+        due.sort_unstable_by_key(|(at, _, _)| *at);
+        let urgent = due.partition_point(|(at, _, _)| at - window.urgent_ms <= now_ms);
         let early_share = in_use.div_ceil(window.rounds.max(1));
         due.truncate(urgent.max(early_share).min(window.limit));
-        due.into_iter().map(|(_, caller)| caller).collect()
+        due.into_iter()
+            .map(|(_, hash, caller)| (hash, caller))
+            .collect()
     }
 
     /// Trusts these callers, which [`AuthCache::due_for_refresh`] returned, for another
@@ -559,20 +670,24 @@ impl AuthCache {
     /// found their tenants' authentication stamps where they were when each was read, so the
     /// store would answer the same. Only a caller still held is extended (one replaced or
     /// removed meanwhile is not). Returns how many were.
-    pub fn extend(&self, callers: &[Arc<Caller>], now_ms: i64) -> usize {
+    pub fn extend(&self, callers: &[([u8; 32], Arc<Caller>)], now_ms: i64) -> usize {
         let mut extended = 0;
-        for caller in callers {
-            let hash = &caller.cache.hash;
+        for (hash, caller) in callers {
             let shard = self.shard(hash).lock();
             if shard
                 .entries
                 .get(&map_key(hash))
                 .is_some_and(|held| Arc::ptr_eq(&held.caller, caller))
             {
+                let recheck_at_ms = self.recheck_at(hash, now_ms);
                 caller
-                    .cache
+                    .cached
                     .recheck_at_ms
-                    .store(self.recheck_at(hash, now_ms), Ordering::Relaxed);
+                    .store(recheck_at_ms, Ordering::Relaxed);
+                caller.cache.trusted_until_ms.store(
+                    recheck_at_ms.min(caller.cached.valid_until_ms),
+                    Ordering::Relaxed,
+                );
                 extended += 1;
             }
         }
@@ -582,8 +697,8 @@ impl AuthCache {
 
     /// Caches a caller unless the generation moved since it was read (or, for a refresh, its
     /// entry is no longer held), and returns it shared with whether it was cached. `signed`
-    /// is the entry's [`Entry::signed`]; `None` keeps that of the entry it replaces (for a
-    /// refresh, which reads again what is held).
+    /// is the caller's [`CacheSlot::signed`]; `None` keeps that of the entry it replaces (for
+    /// a refresh, which reads again what is held).
     fn put(
         &self,
         hash: [u8; 32],
@@ -602,7 +717,7 @@ impl AuthCache {
             guard
                 .entries
                 .get(&key)
-                .is_some_and(|entry| entry.caller.cache.hash == hash)
+                .is_some_and(|entry| entry.holds(&hash))
         };
         if self.generation.load(Ordering::SeqCst) != loaded.generation
             || (load == Load::Refresh && !held())
@@ -613,7 +728,7 @@ impl AuthCache {
         if entries.len() >= self.per_shard && !entries.contains_key(&key) {
             if let Some(oldest) = entries
                 .iter()
-                .min_by_key(|(_, entry)| entry.caller.cache.recheck_at_ms.load(Ordering::Relaxed))
+                .min_by_key(|(_, entry)| entry.caller.cached.recheck_at_ms.load(Ordering::Relaxed))
                 .map(|(k, _)| *k)
             {
                 if let Some(evicted) = entries.remove(&oldest) {
@@ -621,12 +736,22 @@ impl AuthCache {
                 }
             }
         }
-        let (mut uses, mut last_ms) = (0, i64::MIN);
+        let (mut uses, mut last_ms) = (0, 0);
         let mut held_signed = None;
         match entries.remove(&key) {
-            Some(held) if held.caller.cache.hash == hash => {
-                (uses, last_ms) = held.caller.cache.take().unwrap_or((0, i64::MIN));
-                held_signed = Some(held.signed);
+            Some(held) if held.holds(&hash) => {
+                if held.caller.cache.last_used_ms() > 0 {
+                    last_ms = held.caller.cache.last_used_ms();
+                }
+                // The counts carry over, unless one more would not fit: then they are kept
+                // for the next flush, as those of an entry that left.
+                match held.caller.cache.take() {
+                    Some((count, _)) if count < Usage::MAX_COUNT => uses = count,
+                    full => self.orphan_counts(&held.caller, full),
+                }
+                if signed.is_none() {
+                    held_signed = Some(held.caller.cache.signed.clone());
+                }
             }
             Some(other) => self.orphan(&other.caller),
             None => {}
@@ -640,21 +765,26 @@ impl AuthCache {
             Load::Request => (uses + 1, last_ms.max(now_ms)),
             Load::Refresh => (uses, last_ms),
         };
+        let valid_until_ms = loaded.valid_until.timestamp_millis();
+        let recheck_at_ms = self.recheck_at(&hash, now_ms);
         caller.cache = CacheSlot {
-            hash,
-            valid_until_ms: loaded.valid_until.timestamp_millis(),
-            recheck_at_ms: AtomicI64::new(self.recheck_at(&hash, now_ms)),
-            auth_stamp: caller.cache.auth_stamp,
+            trusted_until_ms: AtomicI64::new(valid_until_ms.min(recheck_at_ms)),
+            usage: AtomicU64::new(Usage::pack(uses, last_ms)),
+            signed,
+        };
+        caller.cached = CacheRecord {
+            hash_tail: tail_of(&hash),
+            valid_until_ms,
+            recheck_at_ms: AtomicI64::new(recheck_at_ms),
+            auth_stamp: caller.cached.auth_stamp,
             reread_at_ms: self.reread_at(&hash, now_ms),
-            uses: AtomicI64::new(uses),
-            last_used_ms: AtomicI64::new(last_ms),
         };
         let caller = Arc::new(caller);
         entries.insert(
             key,
             Entry {
                 caller: caller.clone(),
-                signed,
+                check: check_of(&hash),
             },
         );
         (caller, true)
@@ -1092,11 +1222,12 @@ mod tests {
             session_uid: None,
             project: None,
             permissions: Default::default(),
+            cached: Default::default(),
         }
     }
 
-    fn hashes(callers: Vec<Arc<Caller>>) -> Vec<[u8; 32]> {
-        callers.iter().map(|c| *c.cache.hash()).collect()
+    fn hashes(due: Vec<([u8; 32], Arc<Caller>)>) -> Vec<[u8; 32]> {
+        due.iter().map(|(hash, _)| *hash).collect()
     }
 
     fn t(secs: i64) -> DateTime<Utc> {
@@ -1243,7 +1374,7 @@ mod tests {
             limit: 10,
         };
         let stamped = |key: u8, stamp: i64| Caller {
-            cache: CacheSlot::stamped(stamp),
+            cached: CacheRecord::stamped(stamp),
             ..caller(key, 2, 3)
         };
         cache.insert([1; 32], stamped(1, 7), t(1000), t(0), cache.generation());
@@ -1252,8 +1383,8 @@ mod tests {
         cache.get(&[2; 32], ms(44)).unwrap();
         let due = cache.due_for_refresh(ms(53), &window);
         assert_eq!(due.len(), 2);
-        assert!(due.iter().all(|c| c.cache.auth_stamp() == 7));
-        assert!(due.iter().all(|c| !c.cache.full_read_due(ms(53))));
+        assert!(due.iter().all(|(_, c)| c.cached.auth_stamp() == 7));
+        assert!(due.iter().all(|(_, c)| !c.cached.full_read_due(ms(53))));
         // Key 2 is revoked while the refresh asks the store for stamps: it is not brought back.
         cache.invalidate(&Change::Key(uid(2)));
         assert_eq!(cache.extend(&due, ms(53)), 1);
@@ -1263,7 +1394,7 @@ mod tests {
         let kept = cache
             .get(&[1; 32], ms(98))
             .expect("extended past its first re-check");
-        assert_eq!(kept.cache.auth_stamp(), 7);
+        assert_eq!(kept.cached.auth_stamp(), 7);
         assert!(
             cache.get(&[1; 32], ms(113)).is_none(),
             "never past 53 + 60 s"
@@ -1278,7 +1409,7 @@ mod tests {
         let due = cache.due_for_refresh(ms(253), &window);
         cache.insert([3; 32], stamped(3, 8), t(1000), t(253), cache.generation());
         assert_eq!(cache.extend(&due, ms(253)), 0);
-        assert_eq!(cache.get(&[3; 32], ms(254)).unwrap().cache.auth_stamp(), 8);
+        assert_eq!(cache.get(&[3; 32], ms(254)).unwrap().cached.auth_stamp(), 8);
     }
 
     #[test]
@@ -1288,7 +1419,7 @@ mod tests {
             cache.insert(hash, caller(1, 2, 3), t(1000), t(0), cache.generation());
             let held = cache.get(&hash, ms(1)).unwrap();
             (0..=600)
-                .find(|s| held.cache.full_read_due(ms(*s)))
+                .find(|s| held.cached.full_read_due(ms(*s)))
                 .unwrap()
         };
         let mut first = [1; 32];
@@ -1373,7 +1504,8 @@ mod tests {
         let mut other_half = [1; 32];
         other_half[8] = 2;
         for hash in [[1; 32], [2; 32], other_half] {
-            cache.warm(&hash);
+            cache.warm(&hash, false);
+            cache.warm(&hash, true);
         }
         assert_eq!(cache.stats(), CacheStats::default());
         assert_eq!(
@@ -1382,7 +1514,7 @@ mod tests {
             "the insert's use only"
         );
         assert!(cache.get(&[1; 32], ms(6) - 1).is_some());
-        cache.warm(&[1; 32]);
+        cache.warm(&[1; 32], false);
         assert!(
             cache.get(&[1; 32], ms(8)).is_none(),
             "still rechecked after 8 s"
@@ -1398,7 +1530,8 @@ mod tests {
         let mut token = caller(1, 2, 3);
         token.session_uid = Some(uid(40));
         cache.insert_signed([4; 32], b"head.claims", token, t(100), t(0), 0);
-        cache.warm(&[4; 32]);
+        cache.warm(&[4; 32], true);
+        cache.warm(&[4; 32], false);
         assert!(cache.get_signed(&[4; 32], b"head.claims", ms(1)).is_some());
         for other in [&b"head.claimz"[..], b"head.claims.", b"head.claim", b""] {
             assert!(
@@ -1504,6 +1637,65 @@ mod tests {
         assert!(
             Caller::clone(&replacing).cache.take().is_none(),
             "a copy does not carry the cache's counts"
+        );
+    }
+
+    /// A lookup compares the map key and the next sixteen bytes (192 bits, see [`Entry`]);
+    /// putting and removing compare all 32, so a hash that differs only in its last eight
+    /// bytes replaces the entry as another key's would, and removing it leaves the other.
+    #[test]
+    fn putting_and_removing_compare_the_whole_hash() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let first = [7u8; 32];
+        let mut second = first;
+        second[25] = 8; // in the tail, not the last byte, which picks the shard
+        cache.insert(first, caller(1, 2, 3), t(100), t(0), cache.generation());
+        cache.remove(&second);
+        assert_eq!(cache.len(), 1, "removing another hash leaves the entry");
+        cache.insert(second, caller(4, 5, 3), t(100), t(1), cache.generation());
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.take_usage(),
+            vec![(uid(1), 1, t(0)), (uid(4), 1, t(1))],
+            "the replaced entry's counts are kept, not carried over to another key"
+        );
+        cache.remove(&first);
+        assert_eq!(
+            cache.len(),
+            1,
+            "removing the replaced hash leaves its successor"
+        );
+        cache.remove(&second);
+        assert!(cache.is_empty());
+    }
+
+    /// A key's uses are counted in 20 bits beside its last use's time: a count that would
+    /// overflow is kept for the next flush, and counting goes on from the use that filled it.
+    #[test]
+    fn a_full_use_count_is_kept_for_the_flush_not_lost() {
+        let cache = AuthCache::new(100, Duration::seconds(60));
+        let held = cache.insert([1; 32], caller(1, 2, 3), t(100), t(0), cache.generation());
+        held.cache
+            .usage
+            .store(Usage::pack(Usage::MAX_COUNT, ms(1)), Ordering::Relaxed);
+        cache.get(&[1; 32], ms(2)).unwrap();
+        cache.get(&[1; 32], ms(3)).unwrap();
+        assert_eq!(
+            cache.take_usage(),
+            vec![(uid(1), Usage::MAX_COUNT + 2, t(3))]
+        );
+        // Reloading a full entry keeps its counts for the flush too.
+        held.cache
+            .usage
+            .store(Usage::pack(Usage::MAX_COUNT, ms(4)), Ordering::Relaxed);
+        cache.insert([1; 32], caller(1, 2, 3), t(100), t(5), cache.generation());
+        assert_eq!(
+            cache.take_usage(),
+            vec![(uid(1), Usage::MAX_COUNT + 1, t(5))]
+        );
+        assert_eq!(
+            Usage::unpack(Usage::pack(3, ms(1_700_000_000))),
+            (3, ms(1_700_000_000))
         );
     }
 

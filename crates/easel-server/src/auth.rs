@@ -145,6 +145,11 @@ impl EarlyHash {
         self.hash.as_ref()
     }
 
+    /// Whether the credential is a token (with a signed part), not a key.
+    pub(crate) fn is_token(&self) -> bool {
+        self.signed_len > 0
+    }
+
     /// The verify cache's key of `token`, which must be the text this was worked out for
     /// ([`EarlyHash::is_for`]); `None` if it has none. A key's early hash has no signed part,
     /// so it never makes a token's cache key (which could find the key's entry).

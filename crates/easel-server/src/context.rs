@@ -336,8 +336,10 @@ where
             let mut auth = AuthHeaders::default();
             let seen = SeenHeaders::of(request.headers(), self.guard.max_body_bytes, &mut auth);
             let early_hash = EarlyHash::of(&auth);
-            if let Some(hash) = early_hash.as_ref().and_then(EarlyHash::hash) {
-                self.guard.easel.warm_cached_caller(hash);
+            if let Some(early) = &early_hash {
+                if let Some(hash) = early.hash() {
+                    self.guard.easel.warm_cached_caller(hash, early.is_token());
+                }
             }
             (seen, early_hash)
         };
@@ -795,6 +797,7 @@ mod tests {
         let uid = |n: u8| Uid::parse(&format!("{n:024x}")).unwrap();
         Arc::new(easel_core::Caller {
             cache: Default::default(),
+            cached: Default::default(),
             tenant: Arc::new(Tenant {
                 uid: uid(1),
                 name: "t".into(),

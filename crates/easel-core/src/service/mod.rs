@@ -480,13 +480,14 @@ impl Easel {
     ) -> (Caller, DateTime<Utc>) {
         let valid_until = auth.key.expires_at;
         let caller = Caller {
-            cache: crate::cache::CacheSlot::stamped(auth.auth_stamp),
+            cache: Default::default(),
             key_uid: Some(auth.key.uid),
             session_uid: None,
             tenant: self.tenants.share(auth.tenant),
             user: self.users.share(auth.user),
             project: None,
             permissions,
+            cached: crate::cache::CacheRecord::stamped(auth.auth_stamp),
         };
         (caller, valid_until)
     }
@@ -516,8 +517,11 @@ impl Easel {
         }
         let (full_reads, stamped): (Vec<_>, Vec<_>) = due
             .into_iter()
-            .partition(|caller| caller.cache.full_read_due(now_ms));
-        let tenants: BTreeSet<&Uid> = stamped.iter().map(|caller| &caller.tenant.uid).collect();
+            .partition(|(_, caller)| caller.cached.full_read_due(now_ms));
+        let tenants: BTreeSet<&Uid> = stamped
+            .iter()
+            .map(|(_, caller)| &caller.tenant.uid)
+            .collect();
         let tenants: Vec<Uid> = tenants.into_iter().cloned().collect();
         let stamps: HashMap<Uid, i64> = if tenants.is_empty() {
             HashMap::new()
@@ -528,14 +532,15 @@ impl Easel {
                 .into_iter()
                 .collect()
         };
-        let (unchanged, changed): (Vec<_>, Vec<_>) = stamped
-            .into_iter()
-            .partition(|caller| stamps.get(&caller.tenant.uid) == Some(&caller.cache.auth_stamp()));
+        let (unchanged, changed): (Vec<_>, Vec<_>) =
+            stamped.into_iter().partition(|(_, caller)| {
+                stamps.get(&caller.tenant.uid) == Some(&caller.cached.auth_stamp())
+            });
         let extended = self.cache.extend(&unchanged, now_ms);
         let hashes: Vec<[u8; 32]> = changed
             .iter()
             .chain(&full_reads)
-            .map(|caller| *caller.cache.hash())
+            .map(|(hash, _)| *hash)
             .collect();
         Ok(extended + self.read_cached_keys_again(&hashes, now).await?)
     }
@@ -664,9 +669,10 @@ impl Easel {
     }
 
     /// Starts loading the cached caller of a credential's hash (a key's or a token's) into
-    /// the processor's caches, for a lookup a little later ([`AuthCache::warm`]).
-    pub fn warm_cached_caller(&self, hash: &[u8; 32]) {
-        self.cache.warm(hash);
+    /// the processor's caches, for a lookup a little later ([`AuthCache::warm`]); for a
+    /// `token`, also its signed part.
+    pub fn warm_cached_caller(&self, hash: &[u8; 32], token: bool) {
+        self.cache.warm(hash, token);
     }
 
     /// Writes the counted key uses to the store and adds them to the keys

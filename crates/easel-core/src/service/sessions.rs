@@ -325,6 +325,7 @@ impl Easel {
         }
         let caller = Caller {
             cache: Default::default(),
+            cached: Default::default(),
             key_uid: auth.session.api_key_uid.clone(),
             session_uid: Some(auth.session.uid),
             tenant: self.tenants.share(auth.tenant),
@@ -546,6 +547,7 @@ impl Easel {
         };
         let caller = Caller {
             cache: Default::default(),
+            cached: Default::default(),
             tenant: Arc::new(tenant),
             user: Arc::new(user),
             key_uid: None,
