@@ -289,7 +289,8 @@ mod tests {
 
     /// A hit on the verify cache reads and writes the caller's slot, the `Arc`'s strong count
     /// and, for `GET /v1/users/info`, its tenant and user: all in the first 64 bytes of the
-    /// `Arc`'s block (mimalloc's 192-byte blocks start on a 64-byte line), so that with ten
+    /// `Arc`'s block, which starts on a 64-byte line (the binary's
+    /// `cached_callers_start_on_a_cache_line` holds its allocator to that), so that with ten
     /// thousand keys in use a hit waits for one line of the caller, not two.
     #[test]
     fn what_a_cache_hit_reads_of_a_caller_is_in_its_first_64_bytes() {

@@ -628,3 +628,23 @@ fn rate_limit_config(args: &ServeArgs) -> easel_server::ratelimit::RateLimitConf
         ..RateLimitConfig::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// A hit on the verify cache reads and writes the first 64 bytes of a cached caller's `Arc`
+    /// block (`easel_core::Caller`'s layout test holds what is in them): one cache line only if
+    /// the block starts on one. mimalloc starts the blocks of this size class on 64-byte
+    /// boundaries; this holds the allocator the binary uses to that.
+    #[test]
+    fn cached_callers_start_on_a_cache_line() {
+        const CALLER: usize = std::mem::size_of::<easel_core::Caller>();
+        let callers: Vec<std::sync::Arc<[u64; CALLER / 8]>> = (0..1000)
+            .map(|_| std::sync::Arc::new([0; CALLER / 8]))
+            .collect();
+        for caller in &callers {
+            let counts = 2 * std::mem::size_of::<usize>();
+            let block = std::sync::Arc::as_ptr(caller) as usize - counts;
+            assert_eq!(block % 64, 0, "a caller's block at {block:#x}");
+        }
+    }
+}
