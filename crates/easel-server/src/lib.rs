@@ -10,6 +10,7 @@
 pub mod audit_routes;
 pub mod auth;
 pub mod auth_routes;
+mod connections;
 pub mod console;
 pub mod context;
 pub mod error;
@@ -140,28 +141,9 @@ pub async fn serve(
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, PerConnection(app))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// Makes each connection's service: the app, told the connection's peer.
-#[derive(Clone)]
-struct PerConnection(App);
-
-impl<'a> tower::Service<axum::serve::IncomingStream<'a, TcpListener>> for PerConnection {
-    type Response = App;
-    type Error = std::convert::Infallible;
-    type Future = std::future::Ready<Result<App, std::convert::Infallible>>;
-
-    fn poll_ready(
-        &mut self,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), Self::Error>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, stream: axum::serve::IncomingStream<'a, TcpListener>) -> Self::Future {
-        std::future::ready(Ok(self.0.for_peer(*stream.remote_addr())))
-    }
+    let plain = connections::Connections {
+        open: |tcp, _peer| std::future::ready(Some(tcp)),
+        header_read_timeout: None,
+    };
+    connections::serve(listener, app, plain, shutdown).await
 }
