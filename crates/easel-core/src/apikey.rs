@@ -105,30 +105,37 @@ impl KeyFormat {
     /// Any prefix of the right shape is accepted (the checksum covers it), so that keys
     /// issued before a change of the configured prefix keep working.
     pub fn parse(presented: &str) -> Result<KeyHash, KeyFormatError> {
+        KeyFormat::parse_bytes(presented.as_bytes())
+    }
+
+    /// [`KeyFormat::parse`] of bytes that may not be text: the raw value of a request's
+    /// header, say, read before (and instead of) checking that it is text. Every byte of a
+    /// key is checked to be one of its ASCII letters, digits or its `_`, so bytes that pass
+    /// are a key's text.
+    pub fn parse_bytes(presented: &[u8]) -> Result<KeyHash, KeyFormatError> {
         // The secret and checksum have a fixed length, so the `_` has a fixed place from the
         // end; no search. (A prefix is letters and digits only, so this is the first `_`.)
         let prefix_len = presented
             .len()
             .checked_sub(1 + SECRET_LEN + CHECKSUM_LEN)
             .ok_or(KeyFormatError::Shape)?;
-        let (prefix, rest) = presented.as_bytes().split_at(prefix_len);
+        let (prefix, rest) = presented.split_at(prefix_len);
         let prefix_ok = (1..=16).contains(&prefix.len())
             && prefix
                 .iter()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        // `prefix` and `_` are ASCII, so the secret starts on a character boundary.
-        if !prefix_ok || rest[0] != b'_' || !is_base62(&presented[prefix_len + 1..]) {
+        if !prefix_ok || rest[0] != b'_' || !is_base62(&rest[1..]) {
             return Err(KeyFormatError::Shape);
         }
         let body_len = prefix_len + 1 + SECRET_LEN;
         let (body, sum) = presented.split_at(body_len);
         // Compared without building a string: every request with a key passes here.
         let mut expected = [0u8; CHECKSUM_LEN];
-        crate::rng::base62_into(u64::from(crc32fast::hash(body.as_bytes())), &mut expected);
-        if expected != sum.as_bytes() {
+        crate::rng::base62_into(u64::from(crc32fast::hash(body)), &mut expected);
+        if expected != sum {
             return Err(KeyFormatError::Checksum);
         }
-        Ok(KeyHash::of(presented))
+        Ok(KeyHash(Sha256::digest(presented).into()))
     }
 }
 

@@ -48,8 +48,8 @@ pub fn base62_into(mut value: u64, digits: &mut [u8]) {
     }
 }
 
-pub fn is_base62(s: &str) -> bool {
+pub fn is_base62(s: &[u8]) -> bool {
     // No early exit, so that the compiler checks 16 bytes at a time: every presented key
     // passes here, and is nearly always valid.
-    s.bytes().fold(true, |ok, b| ok & b.is_ascii_alphanumeric())
+    s.iter().fold(true, |ok, b| ok & b.is_ascii_alphanumeric())
 }

@@ -85,19 +85,12 @@ pub struct TokenCacheKey<'a> {
     pub hash: [u8; 32],
     /// The token before its signature (header and claims), which a cached token must match
     /// byte for byte ([`crate::cache::AuthCache::get_signed`]).
-    pub signed: &'a str,
+    pub signed: &'a [u8],
 }
 
-/// The token's signed part and its signature segment, split at the last dot; `None` when it
-/// has no dot or nothing before it, which no token Easel issues lacks.
-fn split_signature(token: &str) -> Option<(&str, &str)> {
-    token
-        .rsplit_once('.')
-        .filter(|(signed, _)| !signed.is_empty())
-}
-
-/// The verify cache's key for a presented token; `None` if it cannot be one (see
-/// [`split_signature`]).
+/// The verify cache's key for a presented token: split at its last dot, the signed part
+/// before it and the hash of the signature after it; `None` when it has no dot or nothing
+/// before it, which no token Easel issues lacks.
 ///
 /// Why the signature's hash and not the whole token's: a token is about 460 bytes, eight
 /// blocks of SHA-256, and hashing it was most of what a request with a token cost beyond one
@@ -105,9 +98,20 @@ fn split_signature(token: &str) -> Option<(&str, &str)> {
 /// and the only part of a token that cannot be read off it; the rest is compared instead,
 /// byte for byte, so a hit still needs the very token that was verified.
 pub fn cache_key(token: &str) -> Option<TokenCacheKey<'_>> {
-    let (signed, signature) = split_signature(token)?;
+    cache_key_of_bytes(token.as_bytes())
+}
+
+/// [`cache_key`] of bytes that may not be text (a request's raw header value): a cached
+/// token is text, and a hit matches all of it byte for byte, so only a lookup that misses
+/// can have been made with bytes that are not.
+pub fn cache_key_of_bytes(token: &[u8]) -> Option<TokenCacheKey<'_>> {
+    let dot = token.iter().rposition(|&b| b == b'.')?;
+    let (signed, signature) = (&token[..dot], &token[dot + 1..]);
+    if signed.is_empty() {
+        return None;
+    }
     Some(TokenCacheKey {
-        hash: Sha256::digest(signature.as_bytes()).into(),
+        hash: Sha256::digest(signature).into(),
         signed,
     })
 }
@@ -258,8 +262,8 @@ mod tests {
         let token = sign_with(&TokenSigner::new(&key(1)).unwrap(), &claims()).unwrap();
         let (signed, signature) = token.rsplit_once('.').unwrap();
         let key = cache_key(&token).unwrap();
-        assert_eq!(key.signed, signed);
-        assert_eq!(key.signed, parse(&token).unwrap().signing_input);
+        assert_eq!(key.signed, signed.as_bytes());
+        assert_eq!(key.signed, parse(&token).unwrap().signing_input.as_bytes());
         assert_eq!(key.hash, <[u8; 32]>::from(Sha256::digest(signature)));
         // Another token with the same signature differs in its signed part, not its hash.
         let other = format!("x{token}");
@@ -270,7 +274,13 @@ mod tests {
         for not_a_token in ["easel_key", ".signature", ""] {
             assert_eq!(cache_key(not_a_token), None, "{not_a_token:?}");
         }
-        assert_eq!(split_signature("a.b.c"), Some(("a.b", "c")));
+        let last_dot = cache_key("a.b.c").unwrap();
+        assert_eq!(last_dot.signed, b"a.b", "split at the last dot");
+        assert_eq!(last_dot.hash, <[u8; 32]>::from(Sha256::digest(b"c")));
+        // Bytes that are not text are looked up like any others (and never found).
+        let raw = cache_key_of_bytes(b"\xff\xfe.sig").unwrap();
+        assert_eq!(raw.signed, b"\xff\xfe");
+        assert_eq!(raw.hash, cache_key("x.sig").unwrap().hash);
     }
 
     #[test]

@@ -337,9 +337,9 @@ where
             let seen = SeenHeaders::of(request.headers(), self.guard.max_body_bytes, &mut auth);
             let early_hash = EarlyHash::of(&auth);
             if let Some(early) = &early_hash {
-                if let Some(hash) = early.hash() {
-                    self.guard.easel.warm_cached_caller(hash, early.is_token());
-                }
+                self.guard
+                    .easel
+                    .warm_cached_caller(early.hash(), early.is_token());
             }
             (seen, early_hash)
         };
@@ -837,9 +837,10 @@ mod tests {
         let caller = caller();
         let peer = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
         let key = String::from("easel_presented");
-        let early = Some(EarlyHash::for_text(&key, Some([7; 32])));
+        let early = Some(EarlyHash::of_key_value(key.as_bytes(), [7; 32]));
         let polled_peer = || POLLED_PEER.with(Cell::get);
-        let polled_key = || polled_early_hash().is_some_and(|early| early.is_for(&key));
+        let polled_key =
+            || polled_early_hash().is_some_and(|early| early.is_for_value(key.as_bytes()));
         let left_on_thread = || POLLED_CALLER.with(|slot| slot.take());
 
         let mut first = None;

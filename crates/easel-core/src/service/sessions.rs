@@ -305,7 +305,7 @@ impl Easel {
     /// ([`token::cache_key`]).
     pub fn keyed_token_from_cache(&self, key: &token::TokenCacheKey<'_>) -> Option<Arc<Caller>> {
         self.cache
-            .get_signed(&key.hash, key.signed.as_bytes(), self.clock.now_millis())
+            .get_signed(&key.hash, key.signed, self.clock.now_millis())
     }
 
     /// Verifies a token the verify cache does not hold, reads its session, and caches it.
@@ -335,7 +335,7 @@ impl Easel {
         };
         Ok(self.cache.insert_signed(
             cache_key.hash,
-            cache_key.signed.as_bytes(),
+            cache_key.signed,
             caller,
             valid_until,
             now,
