@@ -108,6 +108,18 @@ impl KeyFormat {
         KeyFormat::parse_bytes(presented.as_bytes())
     }
 
+    /// The hash a presented key is looked up by in the verify cache, without checking its
+    /// shape or checksum first; `None` for a length no key has. The cache holds only keys
+    /// that passed [`KeyFormat::parse`] and were found in the store, so a hit is such a key
+    /// byte for byte: checking it again would find nothing. The store is asked only after
+    /// [`KeyFormat::parse_bytes`] accepts the key, so that garbage never reaches it.
+    pub fn lookup_hash(presented: &[u8]) -> Option<KeyHash> {
+        let shortest = 1 + 1 + SECRET_LEN + CHECKSUM_LEN;
+        (shortest..=shortest + 15)
+            .contains(&presented.len())
+            .then(|| KeyHash(Sha256::digest(presented).into()))
+    }
+
     /// [`KeyFormat::parse`] of bytes that may not be text: the raw value of a request's
     /// header, say, read before (and instead of) checking that it is text. Every byte of a
     /// key is checked to be one of its ASCII letters, digits or its `_`, so bytes that pass
@@ -175,6 +187,32 @@ mod tests {
         assert_eq!(KeyFormat::parse(&key.value), Ok(key.hash));
         assert!(key.hint.starts_with("easel_…"));
         assert!(key.value.ends_with(&key.hint["easel_…".len()..]));
+    }
+
+    /// The cache's lookup hash of a key is the hash `parse` gives it, for every length of
+    /// prefix; no other length has one, so no header value of any other length is hashed.
+    #[test]
+    fn the_lookup_hash_of_a_key_is_its_hash_and_only_key_lengths_have_one() {
+        for prefix in ["e", "easel", "abcdefghijklmnop"] {
+            let key = KeyFormat::new(prefix).unwrap().generate(&OsRandom).value;
+            let hash = KeyFormat::parse(&key).unwrap();
+            assert_eq!(KeyFormat::lookup_hash(key.as_bytes()), Some(hash));
+        }
+        assert_eq!(
+            KeyFormat::lookup_hash(&[b'a'; 40]),
+            Some(KeyHash::of(&"a".repeat(40)))
+        );
+        assert_eq!(
+            KeyFormat::lookup_hash(&[b'a'; 55]),
+            Some(KeyHash::of(&"a".repeat(55)))
+        );
+        for length in [0, 1, 39, 56, 16 * 1024] {
+            assert_eq!(
+                KeyFormat::lookup_hash(&vec![b'a'; length]),
+                None,
+                "{length}"
+            );
+        }
     }
 
     #[test]

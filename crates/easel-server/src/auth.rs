@@ -85,12 +85,14 @@ impl<'a> AuthHeaders<'a> {
 /// ([`easel_core::cache::AuthCache::warm`]); [`Authenticated`] then looks the caller up by
 /// it instead of hashing the credential again.
 ///
-/// Worked out from the header's bytes, only for a header that holds exactly what clients
-/// send: a well-formed key, or a token with a signed part (raw, or after `Bearer `) with no
-/// blanks around it. For those, the header's text (what [`Authenticated`] reads otherwise, a
-/// check of every byte and a trim, twice per request) is those very bytes. Any other header
-/// (a key with a bad checksum, blanks, bytes that are not text) is left to [`Authenticated`],
-/// which reads it as text as it always has.
+/// Worked out from the header's bytes, for a header that holds what clients send: a key
+/// (any value of a key's length), or a token with a signed part (raw, or after `Bearer `)
+/// with no blanks around it. The cache holds only credentials that passed every check, so
+/// a hit is one of them byte for byte, and its header's text is those very bytes: a hit
+/// needs neither the text (a check of every byte and a trim, twice per request) nor a key's
+/// checksum. A key that misses is checked in full before the store is asked
+/// ([`authenticated_caller`]); any other header (blanks, bytes that are not text) is left
+/// to [`Authenticated`], which reads it as text as it always has.
 #[derive(Clone, Copy)]
 pub(crate) struct EarlyHash {
     /// Where the header's value starts in the request's headers, and its length: the hash
@@ -107,7 +109,12 @@ pub(crate) struct EarlyHash {
 
 /// What [`EarlyHash::read_from`] gives the extractor: the credential's cache key.
 pub(crate) enum EarlyKey<'a> {
-    ApiKey(easel_core::apikey::KeyHash),
+    /// A key's lookup hash, and the key's bytes, to be checked in full if the cache does not
+    /// hold it.
+    ApiKey {
+        hash: easel_core::apikey::KeyHash,
+        presented: &'a [u8],
+    },
     Token(easel_core::token::TokenCacheKey<'a>),
 }
 
@@ -118,7 +125,7 @@ impl EarlyHash {
     pub(crate) fn of(found: &AuthHeaders<'_>) -> Option<EarlyHash> {
         if let Some(key) = found.api_key {
             let value = key.as_bytes();
-            let hash = easel_core::apikey::KeyFormat::parse_bytes(value).ok()?;
+            let hash = easel_core::apikey::KeyFormat::lookup_hash(value)?;
             return Some(EarlyHash::of_key_value(value, hash.0));
         }
         let value = found.authorization?.as_bytes();
@@ -173,9 +180,13 @@ impl EarlyHash {
     /// path.
     pub(crate) fn read_from<'a>(&self, found: &AuthHeaders<'a>) -> Option<EarlyKey<'a>> {
         match (found.api_key, self.signed) {
-            (Some(key), None) => self
-                .is_for_value(key.as_bytes())
-                .then_some(EarlyKey::ApiKey(easel_core::apikey::KeyHash(self.hash))),
+            (Some(key), None) => {
+                let presented = key.as_bytes();
+                self.is_for_value(presented).then_some(EarlyKey::ApiKey {
+                    hash: easel_core::apikey::KeyHash(self.hash),
+                    presented,
+                })
+            }
             (None, Some((start, end))) => {
                 let value = found.authorization?.as_bytes();
                 if !self.is_for_value(value) {
@@ -321,10 +332,14 @@ async fn authenticated_caller(
     let found = AuthHeaders::of(parts);
     let early = crate::context::polled_early_hash().and_then(|early| early.read_from(&found));
     let caller = match early {
-        // A header hashed before routing: a well-formed key, or a token that may be cached.
-        Some(EarlyKey::ApiKey(hash)) => match easel.hashed_api_key_from_cache(hash) {
+        // A header hashed before routing, and found: a credential that passed every check.
+        Some(EarlyKey::ApiKey { hash, presented }) => match easel.hashed_api_key_from_cache(hash) {
             CachedKey::Hit(caller) => caller,
-            CachedKey::Miss(hash) => Box::pin(easel.api_key_from_store(hash)).await?,
+            // Not cached: the store is asked only for a key whose shape and checksum hold.
+            CachedKey::Miss(hash) => match easel_core::apikey::KeyFormat::parse_bytes(presented) {
+                Ok(_) => Box::pin(easel.api_key_from_store(hash)).await?,
+                Err(_) => Box::pin(presented_caller(parts, &found, easel)).await?,
+            },
         },
         Some(EarlyKey::Token(key)) => match easel.keyed_token_from_cache(&key) {
             Some(caller) => caller,
@@ -407,7 +422,17 @@ mod tests {
             found.see(name, value);
         }
         Some(match early_hash(headers)?.read_from(&found)? {
-            EarlyKey::ApiKey(hash) => ("key", hash.0, vec![]),
+            EarlyKey::ApiKey { hash, presented } => {
+                // What the extractor looks up in the cache, then checks in full on a miss.
+                assert_eq!(
+                    hash,
+                    easel_core::apikey::KeyFormat::lookup_hash(presented).unwrap()
+                );
+                if easel_core::apikey::KeyFormat::parse_bytes(presented).is_err() {
+                    return None;
+                }
+                ("key", hash.0, vec![])
+            }
             EarlyKey::Token(key) => ("token", key.hash, key.signed.to_vec()),
         })
     }
@@ -431,10 +456,11 @@ mod tests {
         }
     }
 
-    /// Wherever the early hash applies, the extractor finds what reading the header as text
-    /// would have found: the same credential (a key header before a token), hashed the same
-    /// way, the same signed part. Headers with blanks, a bad checksum, bytes that are not
-    /// text, or an unsigned token are left to the text path.
+    /// Wherever the extractor acts on the early hash (a key whose shape and checksum hold,
+    /// asked of the store when not cached; a token, looked up in the cache), it finds what
+    /// reading the header as text would have found: the same credential (a key header
+    /// before a token), hashed the same way, the same signed part. Headers with blanks, a
+    /// bad checksum, bytes that are not text, or an unsigned token go down the text path.
     #[test]
     fn the_early_hash_agrees_with_the_text_path_wherever_it_applies() {
         let key = easel_core::apikey::KeyFormat::new("easel")
