@@ -10,7 +10,7 @@
 //! - **One write per answer.** hyper writes an answer's head and body with one `writev` by
 //!   default, keeping the body in a queue of buffers beside the head. Easel's answers are
 //!   small (a JSON body of a few hundred bytes behind about twelve header lines), so copying
-//!   the body behind the head and writing once costs less than keeping the queue: about 560
+//!   the body behind the head and writing once costs less than keeping the queue: about 415
 //!   instructions less per answer, measured on the benchmark's baseline under callgrind
 //!   (docs/performance.md, round 22). Long list pages are copied too (30 kB, a few µs against
 //!   the 150 µs a page costs).
