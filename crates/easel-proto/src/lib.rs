@@ -18,6 +18,7 @@ pub mod rbac;
 pub mod tenant;
 pub mod time;
 pub mod user;
+mod written;
 
 pub use apikey::*;
 pub use audit::*;

@@ -13,7 +13,7 @@ pub fn format(t: &DateTime<Utc>) -> String {
 
 /// Hands `use_text` the time as [`format`] spells it, from a buffer on the stack when it can
 /// ([`format_into`]), else from chrono's own spelling.
-fn with_formatted<R>(t: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
+pub(crate) fn with_formatted<R>(t: &DateTime<Utc>, use_text: impl FnOnce(&str) -> R) -> R {
     let mut buffer = [0u8; 24];
     match format_into(t, &mut buffer) {
         Some(text) => use_text(text),

@@ -121,29 +121,12 @@ impl UserInfoRef<'_> {
     /// the instructions of a request served from the cache (docs/performance.md, round 15).
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"orgName\":");
-        write_json_string(out, self.org_name);
+        crate::written::string(out, self.org_name);
         out.extend_from_slice(b",\"tenantUid\":");
-        write_json_string(out, self.tenant_uid);
+        crate::written::string(out, self.tenant_uid);
         out.extend_from_slice(b",\"userUid\":");
-        write_json_string(out, self.user_uid);
+        crate::written::string(out, self.user_uid);
         out.push(b'}');
-    }
-}
-
-/// A JSON string, as serde_json writes it: copied between quotes when nothing in it needs
-/// escaping (a control character, `"` or `\\`), else escaped by serde_json itself.
-fn write_json_string(out: &mut Vec<u8>, value: &str) {
-    // No early exit, so that the check runs over whole vectors of bytes.
-    let needs_escaping = value.bytes().fold(false, |any, b| {
-        any | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if needs_escaping {
-        // Writing a `str` into a `Vec` cannot fail.
-        let _ = serde_json::to_writer(&mut *out, value);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(value.as_bytes());
-        out.push(b'"');
     }
 }
 
