@@ -15,6 +15,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct PostgresStore {
     reader: PgPool,
     writer: PgPool,
+    /// Connections kept out of the pool for pages of keys (`read_key_page`).
+    pages: easel_store_sql::kept::KeptConnections<sqlx::Postgres>,
 }
 
 /// Classifies a driver error. The text goes to the log, never to a client.
@@ -50,6 +52,11 @@ fn db_error(e: sqlx::Error) -> Error {
     }
 }
 
+/// At most how many connections are kept out of the pool for pages of keys: half as many as
+/// the pool holds, beside it, so that each node's total (24) stays well under PostgreSQL's
+/// default of 100 connections with several nodes.
+const KEPT_FOR_PAGES: usize = 8;
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and applies pending migrations. Migrations take an
     /// advisory lock, so several nodes may start at once.
@@ -65,12 +72,14 @@ impl PostgresStore {
             .await
             .map_err(|e| Error::Internal(format!("migrating the PostgreSQL database: {e}")))?;
         Ok(PostgresStore {
+            pages: easel_store_sql::kept::KeptConnections::new(pool.clone(), KEPT_FOR_PAGES),
             reader: pool.clone(),
             writer: pool,
         })
     }
 
     pub async fn close(&self) {
+        self.pages.close().await;
         self.writer.close().await;
     }
 }
@@ -230,7 +239,10 @@ async fn read_key_page(
     for p in &page.params {
         query = query.bind(*p);
     }
-    let rows = query.fetch_all(&store.reader).await.map_err(db_error)?;
+    // A connection kept out of the pool: given back, it is not pinged (`kept`).
+    let mut connection = store.pages.take().await.map_err(db_error)?;
+    let rows = query.fetch_all(&mut *connection).await.map_err(db_error)?;
+    connection.give_back();
     rows.iter()
         .map(|row| {
             Ok(ApiKey {
@@ -292,6 +304,92 @@ mod tests {
         ];
         let differences = easel_store_sql::migrations_changed_since_landing(&MIGRATOR, &landed);
         assert!(differences.is_empty(), "{differences:#?}");
+    }
+
+    fn test_url() -> String {
+        std::env::var("EASEL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    }
+
+    async fn backend(connection: &mut PgConnection) -> Result<i32, sqlx::Error> {
+        sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(connection)
+            .await
+    }
+
+    /// A connection kept for pages is given back without the pool (and its ping) and used
+    /// again; one whose query did not finish is closed, never reused; past the bound, a
+    /// query takes a pooled connection; a killed one fails its next query once, and the one
+    /// after gets a new connection; closing closes the idle ones.
+    #[tokio::test]
+    async fn connections_kept_for_pages_are_reused_bounded_and_never_reused_unfinished() {
+        use easel_store_sql::kept::KeptConnections;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect(&test_url())
+            .await
+            .unwrap();
+        let kept = KeptConnections::new(pool.clone(), 1);
+
+        let mut first = kept.take().await.unwrap();
+        let pid = backend(&mut first).await.unwrap();
+        first.give_back();
+        assert_eq!(kept.kept(), 1);
+        let mut again = kept.take().await.unwrap();
+        assert_eq!(
+            backend(&mut again).await.unwrap(),
+            pid,
+            "given back and reused"
+        );
+
+        // The bound: with the one kept connection in use, a second query takes a pooled one.
+        let mut second = kept.take().await.unwrap();
+        assert_ne!(backend(&mut second).await.unwrap(), pid);
+        assert_eq!(kept.kept(), 1);
+        second.give_back();
+        assert_eq!(kept.kept(), 1, "a pooled connection goes back to the pool");
+
+        // Not given back (its query cut short): closed, and the next take opens another.
+        drop(again);
+        assert_eq!(kept.kept(), 0);
+        let mut fresh = kept.take().await.unwrap();
+        let fresh_pid = backend(&mut fresh).await.unwrap();
+        assert_ne!(
+            fresh_pid, pid,
+            "an unfinished query's connection is never reused"
+        );
+        fresh.give_back();
+
+        // Killed while idle: its next query fails (as a pooled one idle under a second
+        // would), the store drops it, and the query after gets a new connection.
+        let mut other = PgConnection::connect(&test_url()).await.unwrap();
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(fresh_pid)
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let mut dead = kept.take().await.unwrap();
+        let mut failed = false;
+        for _ in 0..50 {
+            if backend(&mut dead).await.is_err() {
+                failed = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(failed, "a killed backend's connection fails");
+        drop(dead);
+        let mut replaced = kept.take().await.unwrap();
+        assert_ne!(backend(&mut replaced).await.unwrap(), fresh_pid);
+        replaced.give_back();
+        assert_eq!(kept.kept(), 1);
+
+        kept.close().await;
+        assert_eq!(kept.kept(), 0, "closing closes the idle ones");
+        let mut after = kept.take().await.unwrap();
+        backend(&mut after).await.unwrap();
+        after.give_back();
+        assert_eq!(kept.kept(), 0, "nothing is kept once closed");
     }
 
     /// Two transactions that each hold what the other waits for: PostgreSQL fails one of

@@ -14,6 +14,8 @@
 //!
 //! [`Store`]: ../easel_core/store/trait.Store.html
 
+pub mod kept;
+
 /// Splits rows for multi-row inserts into chunks of a few fixed sizes (64, 8 and 1 rows),
 /// so that a batch of any size runs through at most three distinct statements, each prepared
 /// once per connection and then reused, instead of one more prepared statement for every batch

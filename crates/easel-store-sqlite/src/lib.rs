@@ -25,6 +25,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    /// Reader connections kept out of the pool for pages of keys (`read_key_page`), as many
+    /// as the pool holds beside it.
+    pages: easel_store_sql::kept::KeptConnections<sqlx::Sqlite>,
 }
 
 /// Classifies a driver error. The text goes to the log, never to a client.
@@ -78,11 +81,16 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(db_error)?;
-        Ok(SqliteStore { reader, writer })
+        Ok(SqliteStore {
+            pages: easel_store_sql::kept::KeptConnections::new(reader.clone(), 4),
+            reader,
+            writer,
+        })
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.pages.close().await;
         self.reader.close().await;
         self.writer.close().await;
     }
@@ -200,7 +208,10 @@ async fn read_key_page(
     for p in &page.params {
         query = query.bind(*p);
     }
-    let json = query.fetch_one(&store.reader).await.map_err(db_error)?;
+    // A connection kept out of the pool: given back, it is not pinged (`kept`).
+    let mut connection = store.pages.take().await.map_err(db_error)?;
+    let json = query.fetch_one(&mut *connection).await.map_err(db_error)?;
+    connection.give_back();
     decode_key_page(page.tenant, json.as_deref())
 }
 
@@ -256,6 +267,65 @@ easel_store_sql::sql_store! {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether this connection has made its temporary marker table (temporary tables belong
+    /// to the connection that made them).
+    async fn marked(connection: &mut sqlx::SqliteConnection) -> bool {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM temp.sqlite_master WHERE name = 'mark'")
+            .fetch_one(connection)
+            .await
+            .unwrap()
+            == 1
+    }
+
+    /// A connection kept for pages is given back without the pool (and its ping) and used
+    /// again; one whose query did not finish is closed, never reused; past the bound, a
+    /// query takes a pooled connection; closing closes the idle ones.
+    #[tokio::test]
+    async fn connections_kept_for_pages_are_reused_bounded_and_never_reused_unfinished() {
+        use easel_store_sql::kept::KeptConnections;
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("kept.db"))
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let kept = KeptConnections::new(pool, 1);
+
+        let mut first = kept.take().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE mark (x)")
+            .execute(&mut *first)
+            .await
+            .unwrap();
+        first.give_back();
+        assert_eq!(kept.kept(), 1);
+        let mut again = kept.take().await.unwrap();
+        assert!(marked(&mut again).await, "given back and reused");
+
+        let mut second = kept.take().await.unwrap();
+        assert!(
+            !marked(&mut second).await,
+            "past the bound, a pooled connection"
+        );
+        second.give_back();
+        assert_eq!(kept.kept(), 1);
+
+        drop(again);
+        assert_eq!(kept.kept(), 0);
+        let mut fresh = kept.take().await.unwrap();
+        assert!(
+            !marked(&mut fresh).await,
+            "an unfinished query's connection is never reused"
+        );
+        fresh.give_back();
+        assert_eq!(kept.kept(), 1);
+
+        kept.close().await;
+        assert_eq!(kept.kept(), 0, "closing closes the idle ones");
+    }
 
     /// Every migration as it landed: sqlx refuses to start a SQLite database whose applied
     /// migrations' text has changed since. A new migration's checksum is added here.
