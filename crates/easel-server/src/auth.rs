@@ -55,9 +55,9 @@ pub(crate) struct AuthHeaders<'a> {
 }
 
 impl<'a> AuthHeaders<'a> {
-    fn of(parts: &'a Parts) -> AuthHeaders<'a> {
+    fn of(headers: &'a axum::http::HeaderMap) -> AuthHeaders<'a> {
         let mut found = AuthHeaders::default();
-        for (name, value) in &parts.headers {
+        for (name, value) in headers {
             found.see(name, value);
         }
         found
@@ -222,12 +222,14 @@ fn token_text(value: &HeaderValue) -> Cow<'_, str> {
 }
 
 pub fn presented_token(parts: &Parts) -> Option<Cow<'_, str>> {
-    AuthHeaders::of(parts).authorization.map(token_text)
+    AuthHeaders::of(&parts.headers)
+        .authorization
+        .map(token_text)
 }
 
 pub fn presented_key(parts: &Parts) -> Option<Cow<'_, str>> {
     // Header names are case-insensitive by construction of `HeaderMap`.
-    match AuthHeaders::of(parts).api_key {
+    match AuthHeaders::of(&parts.headers).api_key {
         Some(value) => Some(header_text(value)),
         None => query_key(parts).map(Cow::Owned),
     }
@@ -329,7 +331,7 @@ async fn authenticated_caller(
     // are large, and a future is built (and moved) whole even when it never waits, so that
     // every request paid for copying them. Now only a request that reaches the store does.
     let easel = &state.easel;
-    let found = AuthHeaders::of(parts);
+    let found = AuthHeaders::of(&parts.headers);
     let early = crate::context::polled_early_hash().and_then(|early| early.read_from(&found));
     let caller = match early {
         // A header hashed before routing, and found: a credential that passed every check.
@@ -385,11 +387,7 @@ mod tests {
     use axum::http::HeaderMap;
 
     fn early_hash(headers: &HeaderMap) -> Option<EarlyHash> {
-        let mut found = AuthHeaders::default();
-        for (name, value) in headers {
-            found.see(name, value);
-        }
-        EarlyHash::of(&found)
+        EarlyHash::of(&AuthHeaders::of(headers))
     }
 
     fn text_of<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
@@ -417,35 +415,29 @@ mod tests {
 
     /// The cache key the early hash gives the extractor, as (kind, hash, signed part).
     fn early_key(headers: &HeaderMap) -> Option<(&'static str, [u8; 32], Vec<u8>)> {
-        let mut found = AuthHeaders::default();
-        for (name, value) in headers {
-            found.see(name, value);
-        }
-        Some(match early_hash(headers)?.read_from(&found)? {
-            EarlyKey::ApiKey { hash, presented } => {
-                // What the extractor looks up in the cache, then checks in full on a miss.
-                assert_eq!(
-                    hash,
-                    easel_core::apikey::KeyFormat::lookup_hash(presented).unwrap()
-                );
-                if easel_core::apikey::KeyFormat::parse_bytes(presented).is_err() {
-                    return None;
+        Some(
+            match early_hash(headers)?.read_from(&AuthHeaders::of(headers))? {
+                EarlyKey::ApiKey { hash, presented } => {
+                    // What the extractor looks up in the cache, then checks in full on a miss.
+                    assert_eq!(
+                        hash,
+                        easel_core::apikey::KeyFormat::lookup_hash(presented).unwrap()
+                    );
+                    if easel_core::apikey::KeyFormat::parse_bytes(presented).is_err() {
+                        return None;
+                    }
+                    ("key", hash.0, vec![])
                 }
-                ("key", hash.0, vec![])
-            }
-            EarlyKey::Token(key) => ("token", key.hash, key.signed.to_vec()),
-        })
+                EarlyKey::Token(key) => ("token", key.hash, key.signed.to_vec()),
+            },
+        )
     }
 
     /// The cache key the text path gives for the same headers (the extractor's path for
     /// whatever has no early hash), in the same form.
     fn text_key(headers: &HeaderMap) -> Option<(&'static str, [u8; 32], Vec<u8>)> {
-        let mut found = AuthHeaders::default();
-        for (name, value) in headers {
-            found.see(name, value);
-        }
         let parts = axum::http::Request::new(()).into_parts().0;
-        match presented(&parts, &found)? {
+        match presented(&parts, &AuthHeaders::of(headers))? {
             Credential::ApiKey(key) => {
                 Some(("key", easel_core::Easel::api_key_hash(&key).ok()?.0, vec![]))
             }
@@ -558,12 +550,8 @@ mod tests {
 
         let mut other = HeaderMap::new();
         other.insert("apikey", key.value.parse().unwrap());
-        let mut found = AuthHeaders::default();
-        for (name, value) in &other {
-            found.see(name, value);
-        }
         assert!(
-            early.read_from(&found).is_none(),
+            early.read_from(&AuthHeaders::of(&other)).is_none(),
             "another request's header"
         );
 
@@ -572,12 +560,8 @@ mod tests {
             "authorization",
             text_of(&headers, "apikey").parse().unwrap(),
         );
-        let mut found = AuthHeaders::default();
-        for (name, value) in &token_only {
-            found.see(name, value);
-        }
         assert!(
-            early.read_from(&found).is_none(),
+            early.read_from(&AuthHeaders::of(&token_only)).is_none(),
             "a key's early hash never makes a token's cache key"
         );
         assert!(early_hash(&HeaderMap::new()).is_none());
