@@ -74,8 +74,9 @@ impl<DB: Database> KeptConnections<DB> {
     pub async fn close(&self) {
         self.closed.store(true, Ordering::Relaxed);
         let idle = std::mem::take(&mut *self.lock_idle());
+        // Uncounted before any is closed: a close cut short drops the rest, closed all the same.
+        self.open.fetch_sub(idle.len(), Ordering::Relaxed);
         for kept in idle {
-            self.open.fetch_sub(1, Ordering::Relaxed);
             // Closing is polite (it tells the server); a failure leaves nothing to undo.
             let _ = kept.connection.close().await;
         }
@@ -86,17 +87,19 @@ impl<DB: Database> KeptConnections<DB> {
     /// `max` are, else a pooled one.
     pub async fn take(&self) -> Result<Taken<'_, DB>, sqlx::Error> {
         loop {
-            let Some(mut kept) = self.lock_idle().pop() else {
+            let Some(kept) = self.lock_idle().pop() else {
                 break;
             };
-            if kept.last_used.elapsed() > crate::IDLE_BEFORE_PING
-                && kept.connection.ping().await.is_err()
-            {
+            let stale = kept.last_used.elapsed() > crate::IDLE_BEFORE_PING;
+            // Held as taken while it is pinged: if this take is cut short (its request gone)
+            // during the ping, the connection is closed and no longer counted as kept.
+            let mut taken = self.taken(Either::Kept(kept));
+            if stale && taken.ping().await.is_err() {
                 // Dead (a restarted database, a killed backend): closed, and the next tried.
-                self.open.fetch_sub(1, Ordering::Relaxed);
+                drop(taken);
                 continue;
             }
-            return Ok(self.taken(Either::Kept(kept)));
+            return Ok(taken);
         }
         let connection = self.pool.acquire().await?;
         let below_max = !self.closed.load(Ordering::Relaxed)

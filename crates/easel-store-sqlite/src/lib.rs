@@ -280,7 +280,8 @@ mod tests {
 
     /// A connection kept for pages is given back without the pool (and its ping) and used
     /// again; one whose query did not finish is closed, never reused; past the bound, a
-    /// query takes a pooled connection; closing closes the idle ones.
+    /// query takes a pooled connection; a take cut short while pinging an idle one leaves it
+    /// closed and uncounted; closing closes the idle ones.
     #[tokio::test]
     async fn connections_kept_for_pages_are_reused_bounded_and_never_reused_unfinished() {
         use easel_store_sql::kept::KeptConnections;
@@ -321,6 +322,22 @@ mod tests {
             "an unfinished query's connection is never reused"
         );
         fresh.give_back();
+        assert_eq!(kept.kept(), 1);
+
+        // Idle for over a second, a kept connection is pinged before use; a take cut short
+        // during that ping (its request gone) closes it and no longer counts it as kept.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let mut taking = Box::pin(kept.take());
+        let noop = &mut std::task::Context::from_waker(std::task::Waker::noop());
+        // Should the ping already be answered, the connection taken is dropped unfinished.
+        drop(std::future::Future::poll(taking.as_mut(), noop));
+        drop(taking);
+        assert_eq!(
+            kept.kept(),
+            0,
+            "a take cut short while pinging keeps nothing"
+        );
+        kept.take().await.unwrap().give_back();
         assert_eq!(kept.kept(), 1);
 
         kept.close().await;
