@@ -126,6 +126,18 @@ impl<DB: Database> KeptConnections<DB> {
         self.open.load(Ordering::Relaxed)
     }
 
+    /// For the stores' tests: waits until the idle kept connections are due a ping, then
+    /// starts a take and drops it after its first poll, as a request that goes away while
+    /// the connection is pinged does. (Should the ping be answered within that poll, the
+    /// connection taken is dropped unfinished instead.)
+    #[doc(hidden)]
+    pub async fn cut_a_take_short_while_pinging(&self) {
+        tokio::time::sleep(crate::IDLE_BEFORE_PING + Duration::from_millis(100)).await;
+        let mut taking = Box::pin(self.take());
+        let noop = &mut std::task::Context::from_waker(std::task::Waker::noop());
+        drop(std::future::Future::poll(taking.as_mut(), noop));
+    }
+
     fn taken(&self, connection: Either<DB>) -> Taken<'_, DB> {
         Taken {
             connection: Some(connection),

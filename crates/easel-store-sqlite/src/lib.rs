@@ -326,12 +326,7 @@ mod tests {
 
         // Idle for over a second, a kept connection is pinged before use; a take cut short
         // during that ping (its request gone) closes it and no longer counts it as kept.
-        tokio::time::sleep(Duration::from_millis(1100)).await;
-        let mut taking = Box::pin(kept.take());
-        let noop = &mut std::task::Context::from_waker(std::task::Waker::noop());
-        // Should the ping already be answered, the connection taken is dropped unfinished.
-        drop(std::future::Future::poll(taking.as_mut(), noop));
-        drop(taking);
+        kept.cut_a_take_short_while_pinging().await;
         assert_eq!(
             kept.kept(),
             0,
