@@ -316,7 +316,7 @@ async fn api_keys_get(
     Path(uid): Path<String>,
 ) -> ApiResult<Json<proto::ApiKey>> {
     let view = state.easel.get_api_key(&caller, &uid).await?;
-    Ok(Json(views::api_key(view, state.easel.now())))
+    Ok(Json(views::api_key_ref(&view, state.easel.now()).into()))
 }
 
 /// Own, or `apiKey.update`. Name, description and expiry; fields left out stay as they are.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use easel_core::model::{at_millis, ApiKeyView, User};
+use easel_core::model::{ApiKeyView, User};
 use easel_core::paging::Page;
 use easel_proto as proto;
 
@@ -16,48 +16,9 @@ pub fn list_meta<T>(page: &Page<T>) -> proto::ListMeta {
     }
 }
 
-/// Takes the view by value: a page of keys moves its strings into the response rather than
-/// copying each one.
-pub fn api_key(view: ApiKeyView, now: DateTime<Utc>) -> proto::ApiKey {
-    let state = view.key.state(now).as_str().to_owned();
-    let key = view.key;
-    let owner_uid = key.owner_uid.into_string();
-    let annotations = BTreeMap::from([
-        (proto::ANNOTATION_DESCRIPTION.to_owned(), key.description),
-        ("ownerUid".to_owned(), owner_uid.clone()),
-        ("tenantUid".to_owned(), key.tenant_uid.into_string()),
-        ("scope".to_owned(), "tenant".to_owned()),
-    ]);
-    proto::ApiKey {
-        metadata: proto::ObjectMeta {
-            uid: key.uid.into_string(),
-            name: Some(key.name),
-            labels: BTreeMap::new(),
-            annotations,
-            creation_timestamp: Some(at_millis(key.created_at)),
-            last_modified_timestamp: Some(at_millis(key.updated_at)),
-            deletion_timestamp: None,
-        },
-        spec: proto::ApiKeySpec {
-            expiry: Some(key.expires_at),
-            user: proto::ApiKeyUser {
-                first_name: view.owner_first_name,
-                last_name: view.owner_last_name,
-                uid: owner_uid,
-            },
-            hint: key.hint,
-        },
-        status: proto::ApiKeyStatus {
-            is_active: key.is_active,
-            state,
-            last_used: key.last_used_at,
-            use_count: key.use_count,
-        },
-    }
-}
-
-/// [`api_key`] borrowed, for a page of keys written by hand
-/// ([`proto::apikey::write_api_keys_json`]): the same JSON, with nothing copied.
+/// A key as the wire shows it, borrowed: written by hand for a page of keys
+/// ([`proto::apikey::write_api_keys_json`]), with nothing copied, or made into a
+/// [`proto::ApiKey`] for one key.
 pub fn api_key_ref(view: &ApiKeyView, now: DateTime<Utc>) -> proto::apikey::ApiKeyRef<'_> {
     let key = &view.key;
     proto::apikey::ApiKeyRef {
@@ -178,7 +139,7 @@ mod tests {
                     &listmeta,
                 );
                 let owned = proto::ApiKeys {
-                    items: items.iter().cloned().map(|v| api_key(v, now)).collect(),
+                    items: items.iter().map(|v| api_key_ref(v, now).into()).collect(),
                     listmeta: listmeta.clone(),
                 };
                 assert_eq!(
