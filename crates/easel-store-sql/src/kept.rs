@@ -129,13 +129,18 @@ impl<DB: Database> KeptConnections<DB> {
     /// For the stores' tests: waits until the idle kept connections are due a ping, then
     /// starts a take and drops it after its first poll, as a request that goes away while
     /// the connection is pinged does. (Should the ping be answered within that poll, the
-    /// connection taken is dropped unfinished instead.)
+    /// connection taken is dropped unfinished instead.) Returns how many connections are
+    /// kept then, and after a take that runs to the end and gives its connection back.
     #[doc(hidden)]
-    pub async fn cut_a_take_short_while_pinging(&self) {
+    pub async fn cut_a_take_short_while_pinging(&self) -> Result<(usize, usize), sqlx::Error> {
         tokio::time::sleep(crate::IDLE_BEFORE_PING + Duration::from_millis(100)).await;
         let mut taking = Box::pin(self.take());
         let noop = &mut std::task::Context::from_waker(std::task::Waker::noop());
         drop(std::future::Future::poll(taking.as_mut(), noop));
+        drop(taking);
+        let after_cut = self.kept();
+        self.take().await?.give_back();
+        Ok((after_cut, self.kept()))
     }
 
     fn taken(&self, connection: Either<DB>) -> Taken<'_, DB> {
