@@ -92,10 +92,16 @@ pub struct CacheSlot {
     /// shard's lock, which a lookup holds anyway; atomic only because the caller is shared.
     usage: AtomicU64,
     /// The part of the credential that its hash does not cover, which a lookup must match
-    /// byte for byte: empty for an API key (its hash covers all of it), a token's header and
+    /// byte for byte: none for an API key (its hash covers all of it), a token's header and
     /// claims for a token (its hash covers only its signature: [`crate::token::cache_key`]).
-    /// A token's is never empty, so a key never finds a token's entry, nor a token a key's.
-    signed: Box<[u8]>,
+    /// A key's lookup never finds a token's entry, nor a token's a key's. `None` rather than
+    /// an empty part: an empty slice's pointer dangles (the address 1), and glibc's AVX-512
+    /// `memcmp` reads short slices with a masked load, which from an unmapped page takes a
+    /// microcode assist of hundreds of cycles, even with every byte masked off. Comparing two
+    /// empty parts that way was about 100 ns of a key's lookup, 1.4 % of a request under row 2
+    /// of the benchmark (docs/performance.md, round 24). The `Option` costs no room (a box is
+    /// never null), so the slot's layout is the same.
+    signed: Option<Box<[u8]>>,
 }
 
 /// What the verify cache keeps of a caller it holds that only its background work reads
@@ -272,16 +278,6 @@ fn concerns(caller: &Caller, change: &Change) -> bool {
     }
 }
 
-/// Whether `held` and `given` are the same bytes, without calling `memcmp` on two empty
-/// slices: an API key's `signed` part is empty, and an empty slice's pointer is dangling (the
-/// address 1). glibc's `memcmp` for AVX-512 reads short slices with a masked load, and a
-/// masked load from an unmapped page, even with every byte masked off, takes a microcode
-/// assist of hundreds of cycles: under row 2 of the benchmark that one compare was about
-/// 100 ns of the key's lookup, 1.4 % of the request (docs/performance.md, round 24).
-fn same_bytes(held: &[u8], given: &[u8]) -> bool {
-    held.len() == given.len() && (given.is_empty() || held == given)
-}
-
 /// The map key of a hash: its first eight bytes (see [`DigestHasher`]). Two hashes that
 /// share them (about one chance in 4 × 10^9 among the 100,000 callers cached by default) take
 /// turns in the cache; a lookup compares the next sixteen too ([`check_of`]).
@@ -365,6 +361,14 @@ struct Loaded {
     now: DateTime<Utc>,
     /// [`AuthCache::generation`] before the read began.
     generation: u64,
+}
+
+/// What [`AuthCache::put`] gives the caller's [`CacheSlot::signed`].
+enum SignedPart<'a> {
+    /// The credential's own: none for a key, a token's header and claims.
+    Given(Option<&'a [u8]>),
+    /// That of the entry it replaces (a refresh reads again what is held).
+    Held,
 }
 
 /// Why a caller is put in the cache.
@@ -513,9 +517,10 @@ impl AuthCache {
             if token {
                 // Every line of a token's signed part (about 380 bytes): one byte every 64,
                 // and the last, which may start a line of its own.
-                let signed = &caller.cache.signed;
-                for byte in signed.iter().step_by(64).chain(signed.last()) {
-                    prefetch(byte);
+                if let Some(signed) = &caller.cache.signed {
+                    for byte in signed.iter().step_by(64).chain(signed.last()) {
+                        prefetch(byte);
+                    }
                 }
             }
         }
@@ -524,12 +529,17 @@ impl AuthCache {
     /// The cached caller of the API key of this hash, counting a use of the key. `now_ms` is
     /// [`crate::Clock::now_millis`]: this runs on every authenticated request.
     pub fn get(&self, hash: &[u8; 32], now_ms: i64) -> Option<Arc<Caller>> {
-        self.get_signed(hash, &[], now_ms)
+        self.lookup(hash, None, now_ms)
     }
 
     /// The cached caller of the token whose signature has this hash and whose signed part is
     /// `signed` ([`crate::token::cache_key`]), counting a use of its key, if any.
     pub fn get_signed(&self, hash: &[u8; 32], signed: &[u8], now_ms: i64) -> Option<Arc<Caller>> {
+        self.lookup(hash, Some(signed), now_ms)
+    }
+
+    /// [`AuthCache::get`] (`signed` is `None`) and [`AuthCache::get_signed`].
+    fn lookup(&self, hash: &[u8; 32], signed: Option<&[u8]>, now_ms: i64) -> Option<Arc<Caller>> {
         let mut shard = self.shard(hash).lock();
         let check = check_of(hash);
         let mut full_count = None;
@@ -540,7 +550,7 @@ impl AuthCache {
                 let slot = &entry.caller.cache;
                 entry.check == check
                     && now_ms < slot.trusted_until_ms.load(Ordering::Relaxed)
-                    && same_bytes(&slot.signed, signed)
+                    && slot.signed.as_deref() == signed
             })
             .map(|Entry { caller, .. }| {
                 full_count = caller.cache.record(now_ms);
@@ -569,7 +579,7 @@ impl AuthCache {
         now: DateTime<Utc>,
         generation: u64,
     ) -> Arc<Caller> {
-        self.insert_signed(hash, &[], caller, valid_until, now, generation)
+        self.insert_given(hash, None, caller, valid_until, now, generation)
     }
 
     /// [`AuthCache::insert`] for a verified token: `hash` is its signature's, `signed` the
@@ -583,13 +593,32 @@ impl AuthCache {
         now: DateTime<Utc>,
         generation: u64,
     ) -> Arc<Caller> {
+        self.insert_given(hash, Some(signed), caller, valid_until, now, generation)
+    }
+
+    /// [`AuthCache::insert`] (`signed` is `None`) and [`AuthCache::insert_signed`].
+    fn insert_given(
+        &self,
+        hash: [u8; 32],
+        signed: Option<&[u8]>,
+        caller: Caller,
+        valid_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+        generation: u64,
+    ) -> Arc<Caller> {
         let loaded = Loaded {
             valid_until,
             now,
             generation,
         };
-        self.put(hash, Some(signed), caller, loaded, Load::Request)
-            .0
+        self.put(
+            hash,
+            SignedPart::Given(signed),
+            caller,
+            loaded,
+            Load::Request,
+        )
+        .0
     }
 
     /// Replaces a held caller with one read again from the store (in the background, before
@@ -610,7 +639,9 @@ impl AuthCache {
             now,
             generation,
         };
-        let refreshed = self.put(hash, None, caller, loaded, Load::Refresh).1;
+        let refreshed = self
+            .put(hash, SignedPart::Held, caller, loaded, Load::Refresh)
+            .1;
         if refreshed {
             self.refreshes.fetch_add(1, Ordering::Relaxed);
         }
@@ -706,13 +737,11 @@ impl AuthCache {
     }
 
     /// Caches a caller unless the generation moved since it was read (or, for a refresh, its
-    /// entry is no longer held), and returns it shared with whether it was cached. `signed`
-    /// is the caller's [`CacheSlot::signed`]; `None` keeps that of the entry it replaces (for
-    /// a refresh, which reads again what is held).
+    /// entry is no longer held), and returns it shared with whether it was cached.
     fn put(
         &self,
         hash: [u8; 32],
-        signed: Option<&[u8]>,
+        signed: SignedPart<'_>,
         mut caller: Caller,
         loaded: Loaded,
         load: Load,
@@ -757,16 +786,16 @@ impl AuthCache {
                     Some((count, _)) if count < Usage::MAX_COUNT => uses = count,
                     full => self.orphan_counts(&held.caller, full),
                 }
-                if signed.is_none() {
-                    held_signed = Some(held.caller.cache.signed.clone());
+                if let SignedPart::Held = signed {
+                    held_signed = held.caller.cache.signed.clone();
                 }
             }
             Some(other) => self.orphan(&other.caller),
             None => {}
         }
         let signed = match signed {
-            Some(signed) => signed.into(),
-            None => held_signed.unwrap_or_default(),
+            SignedPart::Given(signed) => signed.map(Box::from),
+            SignedPart::Held => held_signed,
         };
         // A request's load counts its use; a background refresh does not.
         let (uses, last_ms) = match load {
